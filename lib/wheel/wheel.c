@@ -1,0 +1,870 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The hierarchical timing wheel (geometry and guarantees: coda_wheel.h;
+ * the measured choice of this layout: docs/wheel.md).
+ *
+ * Layout: slot arrays of 32-bit handles with lazy cancel.
+ *
+ *  - state[h], 16 bits per timer: 0 when idle, else 1 + the slot it is armed
+ *    for (low 14 bits), a "deferred" bit and a compaction epoch mark. It is
+ *    the only per-timer word, and the truth: an entry of h in slot s fires
+ *    only while state[h] names s.
+ *  - Each slot is a FIFO of handles kept in a chain of 16-entry chunks
+ *    (64 bytes, one cache line) taken from one preallocated pool. Arming
+ *    appends h to its slot's tail chunk; cancelling only clears state[h],
+ *    leaving a stale entry behind. A slot's bit in its level's bitmap is
+ *    set while it holds entries.
+ *  - Re-arming to a later slot (the common case: a retransmission or idle
+ *    timer pushed back) only rewrites state[h] with the deferred bit: the
+ *    entry stays where it is, and when its slot comes due the drain moves
+ *    it to the slot that state[h] names (or fires it, if that slot's time
+ *    has come too). Re-arming to an earlier slot appends a new entry and
+ *    leaves the old one stale.
+ *
+ * Why: cancel is one load and one store of the state word, and nothing
+ * else it touches depends on the value loaded, so consecutive operations on
+ * random handles overlap in the CPU instead of queueing on cache misses (a
+ * per-slot live count, tried first, made every cancel wait for the one
+ * before it). Expiry reads chunks sequentially and prefetches the state
+ * words of the next chunk. The intrusive doubly-linked list we measured
+ * against needs three dependent random cache lines per cancel
+ * (docs/wheel.md has the numbers).
+ *
+ * Stale entries die when their slot is drained: each costs one skipped
+ * read then. Should they exhaust the pool first (a workload that cancels,
+ * or pulls earlier, many far timers), the wheel compacts every slot in
+ * place, in one pass that frees at least a fifth of the pool; compactions
+ * are counted in the stats. (Known debt: that pass is not incremental, see
+ * docs/wheel.md.)
+ *
+ * The wheel's clock `clk` is the next tick to process: every slot whose time
+ * is before clk has been drained. Within tick clk levels are drained in
+ * order; `lvl` is the next level to look at, so a call that stops at its
+ * batch cap resumes exactly where it left off. Timers armed for a tick that
+ * is already past, or for tick clk once its level-0 slot has been drained,
+ * go to one extra "due" slot that every advance drains first.
+ *
+ * Placement invariant (what makes "never early" and the bitmap skip work):
+ * a timer at level n sits in the slot of time T = ceil(E / g) * g, where E
+ * is its expiry and g = 8^n, and T lies in [B, B + 63 g] with B the first
+ * multiple of g at or after clk. Those 64 slot times have 64 distinct slot
+ * indices, so a slot never mixes two rotations, and the next occupied slot
+ * of a level is found with one rotate and one count-trailing-zeros.
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "coda_wheel.h"
+
+#define LVL_MASK (CODA_WHEEL_LVL_SIZE - 1)
+#define NB_SLOTS (CODA_WHEEL_LEVELS * CODA_WHEEL_LVL_SIZE)
+/* The due slot: one more slot after the last level's. */
+#define DUE_SLOT NB_SLOTS
+#define NIL UINT32_MAX
+#define CHUNK_ENTRIES 16
+#define CACHE_LINE 64
+#define HUGE_PAGE (UINT64_C(2) << 20)
+/* The epoch mark in state[]: compaction flips it on the first entry it keeps of a timer. */
+#define STATE_EPOCH UINT16_C(0x8000)
+/* The entry of this timer sits in an earlier slot than the one its tag names. */
+#define STATE_DEFER UINT16_C(0x4000)
+#define STATE_TAG UINT16_C(0x3fff)
+/* Entries examined per advance call: 4 per handle the caller has room for, plus this. */
+#define SCAN_EXTRA 64
+
+static_assert(NB_SLOTS + 1 <= STATE_TAG, "slot tags must fit below the flag bits");
+static_assert(CODA_WHEEL_LVL_SIZE == 64, "one 64-bit bitmap word per level");
+static_assert(CHUNK_ENTRIES * sizeof(uint32_t) == CACHE_LINE, "a chunk is one cache line");
+
+struct wheel_slot {
+	uint32_t head;	    /* first chunk, NIL when the slot holds no entry */
+	uint32_t tail;	    /* last chunk */
+	uint16_t head_off;  /* next entry to read in the head chunk */
+	uint16_t tail_fill; /* entries written in the tail chunk */
+	uint32_t chunks;    /* chunks in the chain */
+};
+
+struct coda_wheel {
+	/* First cache line: read on every arm, cancel and advance. */
+	uint64_t clk;		/* next tick to process */
+	uint32_t lvl;		/* next level to drain at tick clk */
+	uint32_t nb_timers;
+	uint32_t count;		/* pending timers */
+	uint32_t free_chunk;	/* head of the free chunk list, NIL when empty */
+	uint16_t *state;	/* nb_timers words */
+	uint32_t *entries;	/* nb_chunks * CHUNK_ENTRIES handles */
+	uint32_t *chunk_next;	/* nb_chunks links: slot chains and the free list */
+	uint32_t nb_chunks;
+	uint32_t nb_free;	/* chunks on the free list */
+	uint16_t epoch;		/* 0 or STATE_EPOCH: the mark of every live timer */
+	uint16_t pad;
+	/* The slot of the last future expiry armed, valid while the clock stays. */
+	uint64_t memo_expiry;
+	uint64_t memo_clk;
+	uint32_t memo_slot;
+	/* Occupied slots per level; word CODA_WHEEL_LEVELS has bit 0 for the due slot. */
+	uint64_t occupied[CODA_WHEEL_LEVELS + 1];
+	struct coda_wheel_stats stats; /* `pending` filled from count on read */
+	struct wheel_slot slots[NB_SLOTS + 1];
+} __attribute__((aligned(CACHE_LINE)));
+
+static size_t
+align_up(size_t x)
+{
+	return (x + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
+}
+
+/*
+ * Chunks for n timers: enough for every timer plus a quarter more of stale
+ * entries, plus one partly filled chunk per slot. Compaction leaves at most
+ * n / 16 + one per slot in use, so it always frees at least n / 64 chunks.
+ */
+static uint32_t
+chunks_for(uint32_t n)
+{
+	uint64_t entries = (uint64_t)n + n / 4;
+
+	return (uint32_t)((entries + CHUNK_ENTRIES - 1) / CHUNK_ENTRIES) + NB_SLOTS + 2;
+}
+
+size_t
+coda_wheel_memsize(uint32_t nb_timers)
+{
+	size_t chunks;
+
+	if (nb_timers == 0 || nb_timers > CODA_WHEEL_MAX_TIMERS)
+		return 0;
+	chunks = chunks_for(nb_timers);
+	return align_up(sizeof(struct coda_wheel)) +
+	       align_up(chunks * CHUNK_ENTRIES * sizeof(uint32_t)) +
+	       align_up(chunks * sizeof(uint32_t)) +
+	       align_up((size_t)nb_timers * sizeof(uint16_t));
+}
+
+struct coda_wheel *
+coda_wheel_init(void *mem, size_t size, uint32_t nb_timers, uint64_t now)
+{
+	struct coda_wheel *w = mem;
+	size_t need = coda_wheel_memsize(nb_timers);
+	char *p;
+	uint32_t c, s;
+
+	if (mem == NULL || ((uintptr_t)mem & (CACHE_LINE - 1)) != 0 || need == 0 || size < need) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(w, 0, sizeof(*w));
+	w->clk = now;
+	w->memo_clk = UINT64_MAX; /* no memo yet */
+	w->nb_timers = nb_timers;
+	w->nb_chunks = chunks_for(nb_timers);
+	p = (char *)mem + align_up(sizeof(struct coda_wheel));
+	w->entries = (uint32_t *)p;
+	p += align_up((size_t)w->nb_chunks * CHUNK_ENTRIES * sizeof(uint32_t));
+	w->chunk_next = (uint32_t *)p;
+	p += align_up((size_t)w->nb_chunks * sizeof(uint32_t));
+	w->state = (uint16_t *)p;
+	memset(w->state, 0, (size_t)nb_timers * sizeof(uint16_t));
+	/* Touch the entry pool now rather than on the datapath. */
+	memset(w->entries, 0xff, (size_t)w->nb_chunks * CHUNK_ENTRIES * sizeof(uint32_t));
+	for (c = 0; c < w->nb_chunks; c++)
+		w->chunk_next[c] = c + 1 < w->nb_chunks ? c + 1 : NIL;
+	w->free_chunk = 0;
+	w->nb_free = w->nb_chunks;
+	for (s = 0; s <= NB_SLOTS; s++) {
+		w->slots[s].head = w->slots[s].tail = NIL;
+		w->slots[s].tail_fill = CHUNK_ENTRIES; /* empty reads as full */
+	}
+	return w;
+}
+
+struct coda_wheel *
+coda_wheel_create(uint32_t nb_timers, uint64_t now)
+{
+	size_t need = coda_wheel_memsize(nb_timers);
+	size_t align = CACHE_LINE;
+	void *mem = NULL;
+	struct coda_wheel *w;
+
+	if (need == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/*
+	 * State words are touched at random: ask for transparent huge pages
+	 * so that this is not also a TLB miss each time. Only advisory.
+	 */
+	if (need >= 2 * HUGE_PAGE)
+		align = HUGE_PAGE;
+	if (posix_memalign(&mem, align, need) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align == HUGE_PAGE)
+		(void)madvise(mem, need, MADV_HUGEPAGE);
+	w = coda_wheel_init(mem, need, nb_timers, now);
+	if (w == NULL)
+		goto err;
+	return w;
+err:
+	free(mem);
+	return NULL;
+}
+
+void
+coda_wheel_free(struct coda_wheel *w)
+{
+	free(w);
+}
+
+static inline void
+occupied_set(struct coda_wheel *w, uint32_t slot)
+{
+	w->occupied[slot / CODA_WHEEL_LVL_SIZE] |= UINT64_C(1) << (slot % CODA_WHEEL_LVL_SIZE);
+}
+
+static inline void
+occupied_clear(struct coda_wheel *w, uint32_t slot)
+{
+	w->occupied[slot / CODA_WHEEL_LVL_SIZE] &= ~(UINT64_C(1) << (slot % CODA_WHEEL_LVL_SIZE));
+}
+
+/*
+ * The time of a slot's next turn. Every slot a live state names lies within
+ * its level's 64 slot times from the first boundary at or after clk (the
+ * placement invariant), so the index alone tells the time. The due slot's
+ * time is 0: always due.
+ */
+static inline uint64_t
+slot_time(const struct coda_wheel *w, uint32_t slot)
+{
+	unsigned int shift = slot / CODA_WHEEL_LVL_SIZE * CODA_WHEEL_LVL_CLK_SHIFT;
+	uint64_t p;
+
+	if (slot == DUE_SLOT)
+		return 0;
+	p = (w->clk >> shift) + ((w->clk & ((UINT64_C(1) << shift) - 1)) != 0);
+	return (p + ((slot - p) & LVL_MASK)) << shift;
+}
+
+/* Give a slot's whole chain back to the pool: O(1). */
+static inline void
+slot_release(struct coda_wheel *w, struct wheel_slot *sl)
+{
+	if (sl->head != NIL) {
+		w->chunk_next[sl->tail] = w->free_chunk;
+		w->free_chunk = sl->head;
+		w->nb_free += sl->chunks;
+		sl->chunks = 0;
+		sl->head = sl->tail = NIL;
+		sl->tail_fill = CHUNK_ENTRIES;
+	}
+}
+
+/* Prefetch the state words of the handles in chunk c (the next one to scan). */
+static inline void
+prefetch_chunk(const struct coda_wheel *w, uint32_t c)
+{
+	const uint32_t *e = &w->entries[(size_t)c * CHUNK_ENTRIES];
+	unsigned int i;
+
+	for (i = 0; i < CHUNK_ENTRIES; i++)
+		if (e[i] < w->nb_timers)
+			__builtin_prefetch(&w->state[e[i]], 1);
+}
+
+/*
+ * Before reading chunk c of a slot, prefetch ahead along its chain: the
+ * state words of the handles two chunks on (32 entries, about one memory
+ * latency of work), and the chunk three on itself, whose handles the next
+ * call needs. Chains run through the pool in allocation order, which is not
+ * memory order, so the chunks themselves are cache misses too. On the
+ * slot's first chunk, start the pipeline. Entries past a tail's fill are
+ * stale handles or NIL: a wasted prefetch at worst.
+ */
+static inline void
+prefetch_ahead(const struct coda_wheel *w, uint32_t c, bool first)
+{
+	uint32_t n1 = w->chunk_next[c];
+	uint32_t n2 = n1 != NIL ? w->chunk_next[n1] : NIL;
+	uint32_t n3 = n2 != NIL ? w->chunk_next[n2] : NIL;
+
+	if (first) {
+		if (n1 != NIL)
+			__builtin_prefetch(&w->entries[(size_t)n1 * CHUNK_ENTRIES]);
+		if (n2 != NIL)
+			__builtin_prefetch(&w->entries[(size_t)n2 * CHUNK_ENTRIES]);
+		prefetch_chunk(w, c);
+		if (n1 != NIL)
+			prefetch_chunk(w, n1);
+	}
+	if (n3 != NIL)
+		__builtin_prefetch(&w->entries[(size_t)n3 * CHUNK_ENTRIES]);
+	if (n2 != NIL)
+		prefetch_chunk(w, n2);
+}
+
+/*
+ * Rewrite every slot in place keeping, for each live timer, one entry: in
+ * the slot its state names, or for a deferred timer in a slot due no later
+ * than the one it names; free the chunks that empties. Run only when the
+ * pool is exhausted. Every live timer carries the current epoch mark; the
+ * first entry kept of it gets the other one, so any further entry of the
+ * same timer is recognised and dropped. Afterwards the entries in use are
+ * exactly the live timers, all marked with the new epoch.
+ */
+static __attribute__((noinline, cold)) void
+compact(struct coda_wheel *w)
+{
+	uint16_t fresh = w->epoch ^ STATE_EPOCH;
+	uint32_t s;
+
+	for (s = 0; s <= NB_SLOTS; s++) {
+		struct wheel_slot *sl = &w->slots[s];
+		uint16_t tag = (uint16_t)(s + 1);
+		uint32_t rc = sl->head, wc = sl->head;
+		unsigned int roff = sl->head_off, woff = 0;
+
+		if (rc == NIL)
+			continue;
+		while (rc != NIL) {
+			unsigned int end = rc == sl->tail ? sl->tail_fill : CHUNK_ENTRIES;
+			uint32_t next = w->chunk_next[rc];
+
+			prefetch_ahead(w, rc, rc == sl->head);
+			for (; roff < end; roff++) {
+				uint32_t h = w->entries[(size_t)rc * CHUNK_ENTRIES + roff];
+
+				uint16_t st = w->state[h];
+
+				/* Stale, or a second entry of a timer already kept. */
+				if ((st & STATE_EPOCH) != w->epoch || st == 0)
+					continue;
+				if (st & STATE_DEFER) {
+					/* Keep an entry due no later than where it must go. */
+					if (slot_time(w, s) > slot_time(w, (st & STATE_TAG) - 1u))
+						continue;
+				} else if ((st & STATE_TAG) != tag) {
+					continue;
+				}
+				w->state[h] = (uint16_t)((st & ~STATE_EPOCH) | fresh);
+				if (woff == CHUNK_ENTRIES) {
+					wc = w->chunk_next[wc];
+					woff = 0;
+				}
+				w->entries[(size_t)wc * CHUNK_ENTRIES + woff++] = h;
+			}
+			rc = next;
+			roff = 0;
+		}
+		if (woff == 0) {
+			/* Nothing live left here. */
+			slot_release(w, sl);
+			occupied_clear(w, s);
+			continue;
+		}
+		/* Chunks after the new tail go back to the pool. */
+		if (wc != sl->tail) {
+			uint32_t c, kept = 1;
+
+			for (c = sl->head; c != wc; c = w->chunk_next[c])
+				kept++;
+			w->nb_free += sl->chunks - kept;
+			sl->chunks = kept;
+			w->chunk_next[sl->tail] = w->free_chunk;
+			w->free_chunk = w->chunk_next[wc];
+		}
+		w->chunk_next[wc] = NIL;
+		sl->tail = wc;
+		sl->head_off = 0;
+		sl->tail_fill = (uint16_t)woff;
+	}
+	w->epoch = fresh;
+	w->stats.compactions++;
+}
+
+static inline uint32_t
+chunk_alloc(struct coda_wheel *w)
+{
+	uint32_t c = w->free_chunk;
+
+	w->free_chunk = w->chunk_next[c];
+	w->chunk_next[c] = NIL;
+	w->nb_free--;
+	return c;
+}
+
+/* Give a slot whose tail chunk is full (or that has none) a new tail chunk. */
+static __attribute__((noinline)) void
+slot_grow(struct coda_wheel *w, uint32_t slot)
+{
+	struct wheel_slot *sl = &w->slots[slot];
+	uint32_t c;
+
+	if (w->free_chunk == NIL) {
+		compact(w);
+		/* It may have made room in this very slot's tail chunk. */
+		if (sl->head != NIL && sl->tail_fill < CHUNK_ENTRIES)
+			return;
+	}
+	/* After a compaction the pool is not empty (see chunks_for()). */
+	c = chunk_alloc(w);
+	if (sl->head == NIL) {
+		sl->head = c;
+		sl->head_off = 0;
+		occupied_set(w, slot);
+	} else {
+		w->chunk_next[sl->tail] = c;
+	}
+	sl->tail = c;
+	sl->tail_fill = 0;
+	sl->chunks++;
+}
+
+/*
+ * Append h to a slot's FIFO and make state[h] name the slot; `old` is the
+ * state h had. An empty slot reads as a full one, so the common case is one
+ * test and two stores. Kept free of calls so that the compiler needs no
+ * saved registers on that path.
+ */
+static inline void
+slot_append(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
+{
+	struct wheel_slot *sl = &w->slots[slot];
+
+	if (__builtin_expect(sl->tail_fill == CHUNK_ENTRIES, 0))
+		slot_grow(w, slot);
+	w->entries[(size_t)sl->tail * CHUNK_ENTRIES + sl->tail_fill++] = h;
+	w->state[h] = (uint16_t)(slot + 1) | w->epoch;
+	w->count += old == 0;
+	w->stats.rearmed += old != 0;
+	w->stats.armed++;
+}
+
+/* The rare half of arming: a new chunk first (possibly a compaction). */
+static __attribute__((noinline)) int
+arm_grow(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
+{
+	slot_append(w, slot, h, old);
+	return 0;
+}
+
+/* ceil(x / 2^shift) without overflow. */
+static inline uint64_t
+ceil_shift(uint64_t x, unsigned int shift)
+{
+	return (x >> shift) + ((x & ((UINT64_C(1) << shift) - 1)) != 0);
+}
+
+/*
+ * The level for a delay of 64 .. CODA_WHEEL_MAX_DELAY ticks: the lowest n
+ * with delta <= 63 * 8^n. Such an n is at least ceil((b - 6) / 3) for a
+ * delay of b bits (63 * 8^n < 2^(6 + 3n)), and that first guess is off by
+ * at most one.
+ */
+static inline unsigned int
+level_of(uint64_t delta)
+{
+	unsigned int b = 64 - (unsigned int)__builtin_clzll(delta);
+	unsigned int lvl = (b - 4) / CODA_WHEEL_LVL_CLK_SHIFT;
+
+	return lvl + (delta > (uint64_t)(CODA_WHEEL_LVL_SIZE - 1) << (lvl * CODA_WHEEL_LVL_CLK_SHIFT));
+}
+
+static inline __attribute__((always_inline)) int
+arm_one(struct coda_wheel *w, uint32_t h, uint64_t expiry)
+{
+	uint64_t clk = w->clk;
+	uint32_t slot;
+	uint16_t old;
+
+	if (h >= w->nb_timers)
+		return -EINVAL;
+	if (expiry == w->memo_expiry && clk == w->memo_clk) {
+		/* Same expiry as the last arm at this clock (TIME-WAIT in a burst). */
+		slot = w->memo_slot;
+	} else if (expiry > clk) {
+		uint64_t delta = expiry - clk;
+
+		if (delta < CODA_WHEEL_LVL_SIZE) {
+			slot = (uint32_t)(expiry & LVL_MASK);
+		} else {
+			unsigned int lvl;
+
+			if (delta > CODA_WHEEL_MAX_DELAY)
+				return -ERANGE;
+			/*
+			 * Slot time ceil(E / g) * g: never early. It is at most
+			 * ceil(delta / g) <= 63 slots past the level's next
+			 * boundary, so within this rotation of the level.
+			 */
+			lvl = level_of(delta);
+			slot = lvl * CODA_WHEEL_LVL_SIZE +
+			       (uint32_t)(ceil_shift(expiry, lvl * CODA_WHEEL_LVL_CLK_SHIFT) & LVL_MASK);
+		}
+		w->memo_expiry = expiry;
+		w->memo_clk = clk;
+		w->memo_slot = slot;
+	} else if (expiry == clk && w->lvl == 0) {
+		/* Tick clk's level-0 slot is still to be drained. */
+		slot = (uint32_t)(clk & LVL_MASK);
+	} else {
+		/* Already due, and past its level-0 slot: drained first by the next advance. */
+		slot = DUE_SLOT;
+	}
+	old = w->state[h];
+	if (old != 0) {
+		uint32_t was = (old & STATE_TAG) - 1u;
+
+		if (was == slot) {
+			/* Already for that slot (same expiry, or the same granule). */
+			w->stats.rearmed++;
+			w->stats.armed++;
+			return 0;
+		}
+		if (slot_time(w, slot) >= slot_time(w, was)) {
+			/*
+			 * Later: its entry (in `was`, or for a deferred timer in
+			 * a slot due no later) is moved when that slot comes due.
+			 */
+			w->state[h] = (uint16_t)(slot + 1) | STATE_DEFER | w->epoch;
+			w->stats.rearmed++;
+			w->stats.armed++;
+			return 0;
+		}
+	}
+	/*
+	 * Earlier, or idle: a new entry; any old one goes stale. Should the
+	 * append compact, it may keep that old entry: stale all the same once
+	 * state[h] names the new slot without the deferred bit.
+	 */
+	if (__builtin_expect(w->slots[slot].tail_fill == CHUNK_ENTRIES, 0))
+		return arm_grow(w, slot, h, old);
+	slot_append(w, slot, h, old);
+	return 0;
+}
+
+int
+coda_wheel_arm(struct coda_wheel *w, uint32_t h, uint64_t expiry)
+{
+	return arm_one(w, h, expiry);
+}
+
+/* How far ahead the burst calls prefetch state words. */
+#define BURST_PREFETCH 8
+
+unsigned int
+coda_wheel_arm_burst(struct coda_wheel *w, const uint32_t *h, const uint64_t *expiry,
+		     unsigned int n)
+{
+	unsigned int i, ok = 0;
+
+	for (i = 0; i < n && i < BURST_PREFETCH; i++)
+		if (h[i] < w->nb_timers)
+			__builtin_prefetch(&w->state[h[i]], 1);
+	for (i = 0; i < n; i++) {
+		if (i + BURST_PREFETCH < n && h[i + BURST_PREFETCH] < w->nb_timers)
+			__builtin_prefetch(&w->state[h[i + BURST_PREFETCH]], 1);
+		ok += arm_one(w, h[i], expiry[i]) == 0;
+	}
+	return ok;
+}
+
+int
+coda_wheel_cancel(struct coda_wheel *w, uint32_t h)
+{
+	uint32_t old;
+
+	if (h >= w->nb_timers)
+		return -EINVAL;
+	old = w->state[h];
+	if (old == 0)
+		return -ENOENT;
+	/* Lazy: the entry stays in its slot and is skipped when met. */
+	w->state[h] = 0;
+	w->count--;
+	w->stats.cancelled++;
+	return 0;
+}
+
+unsigned int
+coda_wheel_cancel_burst(struct coda_wheel *w, const uint32_t *h, unsigned int n)
+{
+	unsigned int i, ok = 0;
+
+	for (i = 0; i < n && i < BURST_PREFETCH; i++)
+		if (h[i] < w->nb_timers)
+			__builtin_prefetch(&w->state[h[i]], 1);
+	for (i = 0; i < n; i++) {
+		if (i + BURST_PREFETCH < n && h[i + BURST_PREFETCH] < w->nb_timers)
+			__builtin_prefetch(&w->state[h[i + BURST_PREFETCH]], 1);
+		ok += coda_wheel_cancel(w, h[i]) == 0;
+	}
+	return ok;
+}
+
+bool
+coda_wheel_pending(const struct coda_wheel *w, uint32_t h)
+{
+	return h < w->nb_timers && w->state[h] != 0;
+}
+
+/*
+ * Move a deferred timer's entry to the slot it now belongs to. False when
+ * that needs a chunk and the pool is empty: the caller stops, and the next
+ * advance compacts before it drains again.
+ */
+static inline bool
+move_entry(struct coda_wheel *w, uint32_t to, uint32_t h)
+{
+	struct wheel_slot *sl = &w->slots[to];
+
+	if (sl->tail_fill == CHUNK_ENTRIES) {
+		if (w->free_chunk == NIL)
+			return false;
+		slot_grow(w, to);
+	}
+	w->entries[(size_t)sl->tail * CHUNK_ENTRIES + sl->tail_fill++] = h;
+	w->state[h] = (uint16_t)(to + 1) | w->epoch;
+	w->stats.moved++;
+	return true;
+}
+
+/*
+ * Deliver live timers of one slot into out[], at most `room` of them and
+ * examining at most *budget entries; deferred timers met on the way go to
+ * their slot, or out too if that slot's time is <= now. Returns the number
+ * delivered; the slot goes back to the pool once every entry in it has been
+ * read.
+ */
+static unsigned int
+drain_slot(struct coda_wheel *w, uint32_t slot, uint64_t now, uint32_t *out, unsigned int room,
+	   unsigned int *budget)
+{
+	struct wheel_slot *sl = &w->slots[slot];
+	uint16_t live = (uint16_t)(slot + 1) | w->epoch;
+	uint32_t c = sl->head;
+	unsigned int off = sl->head_off, n = 0, seen = 0;
+
+	for (;;) {
+		unsigned int end = c == sl->tail ? sl->tail_fill : CHUNK_ENTRIES;
+
+		if (off == 0 || c == sl->head)
+			prefetch_ahead(w, c, c == sl->head);
+		for (; off < end && n < room && seen < *budget; off++) {
+			uint32_t h = w->entries[(size_t)c * CHUNK_ENTRIES + off];
+			uint16_t st = w->state[h];
+
+			seen++;
+			if (st != live) {
+				uint32_t to;
+
+				if (!(st & STATE_DEFER))
+					continue; /* cancelled, or armed elsewhere since */
+				to = (st & STATE_TAG) - 1u;
+				if (slot_time(w, to) > now) {
+					if (!move_entry(w, to, h))
+						goto stop;
+					continue;
+				}
+				/* Pushed back, but to a slot whose time has come too. */
+			}
+			w->state[h] = 0;
+			out[n++] = h;
+		}
+		if (off < end || c == sl->tail)
+			break; /* out of room or budget, or the slot is read to its end */
+		/* Chunk consumed: back to the pool. */
+		{
+			uint32_t next = w->chunk_next[c];
+
+			w->chunk_next[c] = w->free_chunk;
+			w->free_chunk = c;
+			w->nb_free++;
+			sl->chunks--;
+			c = next;
+			off = 0;
+		}
+	}
+stop:
+	/* The chunks before c went back to the pool above; c is the new head. */
+	sl->head = c;
+	sl->head_off = (uint16_t)off;
+	if (c == sl->tail && off == sl->tail_fill) {
+		slot_release(w, sl);
+		occupied_clear(w, slot);
+	}
+	*budget -= seen;
+	w->count -= n;
+	w->stats.fired += n;
+	return n;
+}
+
+/*
+ * The first tick in [from, limit) at which some level has an occupied slot,
+ * or limit. By the placement invariant every occupied slot of level n has a
+ * time in [B, B + 63 g], B = ceil(from / g) * g, so rotating the level's
+ * bitmap to B's index puts the next occupied slot at the lowest set bit.
+ */
+static uint64_t
+next_tick(const struct coda_wheel *w, uint64_t from, uint64_t limit)
+{
+	uint64_t best = limit;
+	unsigned int lvl;
+
+	for (lvl = 0; lvl < CODA_WHEEL_LEVELS; lvl++) {
+		uint64_t bits = w->occupied[lvl];
+		unsigned int shift = lvl * CODA_WHEEL_LVL_CLK_SHIFT;
+		uint64_t p, t;
+		unsigned int idx;
+
+		if (bits == 0)
+			continue;
+		p = ceil_shift(from, shift);
+		idx = (unsigned int)(p & LVL_MASK);
+		if (idx != 0)
+			bits = (bits >> idx) | (bits << (CODA_WHEEL_LVL_SIZE - idx));
+		t = (p + (uint64_t)__builtin_ctzll(bits)) << shift;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+unsigned int
+coda_wheel_advance(struct coda_wheel *w, uint64_t now, uint32_t *expired, unsigned int max)
+{
+	unsigned int budget = max < (UINT32_MAX - SCAN_EXTRA) / 4 ? 4 * max + SCAN_EXTRA : UINT32_MAX;
+	unsigned int n = 0;
+
+	/* The clock stops one short of the end of time: clk == now + 1 must not wrap. */
+	if (now == UINT64_MAX)
+		now--;
+	/* A drain stopped by an empty pool (to move a deferred timer) left this to us. */
+	if (w->free_chunk == NIL)
+		compact(w);
+	/* Timers armed for a tick already being processed go first. */
+	if (w->slots[DUE_SLOT].head != NIL) {
+		n = drain_slot(w, DUE_SLOT, now, expired, max, &budget);
+		if (w->slots[DUE_SLOT].head != NIL)
+			return n;
+	}
+	while (w->clk <= now) {
+		uint64_t clk = w->clk;
+
+		for (; w->lvl < CODA_WHEEL_LEVELS; w->lvl++) {
+			unsigned int lvl = w->lvl;
+			unsigned int shift = lvl * CODA_WHEEL_LVL_CLK_SHIFT;
+			uint32_t idx;
+
+			/* Level n has a slot boundary only every 8^n ticks; so do the ones above it. */
+			if (clk & ((UINT64_C(1) << shift) - 1))
+				break;
+			idx = (uint32_t)((clk >> shift) & LVL_MASK);
+			if (!(w->occupied[lvl] & (UINT64_C(1) << idx)))
+				continue;
+			n += drain_slot(w, lvl * CODA_WHEEL_LVL_SIZE + idx, now, expired + n, max - n,
+					&budget);
+			if (w->occupied[lvl] & (UINT64_C(1) << idx))
+				return n; /* cap or scan budget reached: resume here */
+		}
+		/* Tick clk is done: jump over the ticks where nothing is due. */
+		w->lvl = 0;
+		w->clk = next_tick(w, clk + 1, now + 1);
+	}
+	return n;
+}
+
+bool
+coda_wheel_due(const struct coda_wheel *w, uint64_t now)
+{
+	return coda_wheel_next_expiry(w) <= now;
+}
+
+uint64_t
+coda_wheel_next_expiry(const struct coda_wheel *w)
+{
+	if (w->slots[DUE_SLOT].head != NIL)
+		return w->clk > 0 ? w->clk - 1 : 0;
+	return next_tick(w, w->clk, UINT64_MAX);
+}
+
+uint64_t
+coda_wheel_clock(const struct coda_wheel *w)
+{
+	return w->clk;
+}
+
+uint32_t
+coda_wheel_count(const struct coda_wheel *w)
+{
+	return w->count;
+}
+
+uint32_t
+coda_wheel_capacity(const struct coda_wheel *w)
+{
+	return w->nb_timers;
+}
+
+void
+coda_wheel_stats(const struct coda_wheel *w, struct coda_wheel_stats *st)
+{
+	*st = w->stats;
+	st->pending = w->count;
+	st->pool_chunks = w->nb_chunks;
+	st->pool_free = w->nb_free;
+}
+
+void
+coda_wheel_prefetch(const struct coda_wheel *w, uint32_t h)
+{
+	if (h < w->nb_timers)
+		__builtin_prefetch(&w->state[h], 1);
+}
+
+int
+coda_wheel_audit(const struct coda_wheel *w)
+{
+	uint64_t used = 0, free_len = 0, occupied_bits = 0;
+	uint32_t s, c, lvl;
+
+	for (s = 0; s <= NB_SLOTS; s++) {
+		const struct wheel_slot *sl = &w->slots[s];
+		bool bit = (w->occupied[s / CODA_WHEEL_LVL_SIZE] >> (s % CODA_WHEEL_LVL_SIZE)) & 1;
+		uint32_t n = 1;
+
+		if (sl->head == NIL) {
+			if (bit || sl->tail != NIL || sl->chunks != 0 || sl->tail_fill != CHUNK_ENTRIES)
+				return -EFAULT;
+			continue;
+		}
+		if (!bit || sl->tail_fill > CHUNK_ENTRIES || sl->head_off > CHUNK_ENTRIES)
+			return -EFAULT;
+		occupied_bits++;
+		for (c = sl->head; c != sl->tail; c = w->chunk_next[c]) {
+			if (c >= w->nb_chunks || n > w->nb_chunks)
+				return -EFAULT; /* off the pool, or a cycle */
+			n++;
+		}
+		if (w->chunk_next[c] != NIL || n != sl->chunks)
+			return -EFAULT;
+		if (sl->head == sl->tail && sl->head_off > sl->tail_fill)
+			return -EFAULT;
+		used += n;
+	}
+	for (lvl = 0; lvl <= CODA_WHEEL_LEVELS; lvl++)
+		occupied_bits -= (uint64_t)__builtin_popcountll(w->occupied[lvl]);
+	for (c = w->free_chunk; c != NIL; c = w->chunk_next[c]) {
+		if (c >= w->nb_chunks || free_len > w->nb_chunks)
+			return -EFAULT;
+		free_len++;
+	}
+	if (occupied_bits != 0 || free_len != w->nb_free || used + free_len != w->nb_chunks)
+		return -EFAULT;
+	return 0;
+}

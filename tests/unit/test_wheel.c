@@ -1,0 +1,949 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of lib/wheel under a virtual clock.
+ *
+ * The guarantee under test (coda_wheel.h): a timer armed at clock C for
+ * expiry E is delivered by the first advance whose `now` reaches its slot
+ * time, never while now < E, and never later than E + g - 1 where g is the
+ * granularity of the lowest level whose 64 slots reach E from C. The helper
+ * ref_level() recomputes that level independently of the library, and a
+ * reference model (an array of expiries) checks random operation mixes.
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "coda_wheel.h"
+
+#define NOT_ARMED UINT64_MAX
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rnd(void)
+{
+	/* splitmix64: deterministic, so a failure reproduces. */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+rnd_below(uint64_t n)
+{
+	return rnd() % n;
+}
+
+static uint64_t
+ceil_div(uint64_t x, uint64_t g)
+{
+	return x / g + (x % g != 0);
+}
+
+/* The level a timer armed at clock clk for expiry e must land on (the header's table). */
+static unsigned int
+ref_level(uint64_t clk, uint64_t e)
+{
+	unsigned int n;
+
+	if (e <= clk)
+		return 0;
+	for (n = 0; n < CODA_WHEEL_LEVELS; n++)
+		if (e - clk <= (CODA_WHEEL_LVL_SIZE - 1) * CODA_WHEEL_GRAN(n))
+			return n;
+	return CODA_WHEEL_LEVELS;
+}
+
+/* Latest tick at which a timer armed at clk for expiry e may fire. */
+static uint64_t
+ref_latest(uint64_t clk, uint64_t e)
+{
+	if (e <= clk)
+		return clk;
+	return e + CODA_WHEEL_GRAN(ref_level(clk, e)) - 1;
+}
+
+/* Advance to `now` with an unlimited batch; return the number delivered. */
+static unsigned int
+advance_all(struct coda_wheel *w, uint64_t now, uint32_t *out, unsigned int room)
+{
+	unsigned int total = 0, n;
+
+	do {
+		n = coda_wheel_advance(w, now, out + total, room - total);
+		total += n;
+	} while ((n > 0 || coda_wheel_due(w, now)) && total < room);
+	return total;
+}
+
+/* Nothing left pending and every chunk back in the pool: no leak. */
+static void
+assert_drained(struct coda_wheel *w)
+{
+	struct coda_wheel_stats st;
+
+	coda_wheel_stats(w, &st);
+	assert_int_equal(coda_wheel_audit(w), 0);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(coda_wheel_count(w), 0);
+	assert_int_equal(st.pool_free, st.pool_chunks);
+	assert_int_equal(coda_wheel_next_expiry(w), UINT64_MAX);
+}
+
+static void
+test_create_errors(void **state)
+{
+	size_t size = coda_wheel_memsize(4) + 64;
+	char *buf = aligned_alloc(64, size + 64 - size % 64);
+	struct coda_wheel *w;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(coda_wheel_memsize(0), 0);
+	assert_int_equal(coda_wheel_memsize(CODA_WHEEL_MAX_TIMERS + 1u), 0);
+	/* At most 8 bytes per timer beyond a fixed part, and all in from a million on. */
+	assert_true(coda_wheel_memsize(2000000) - coda_wheel_memsize(1000000) <=
+		    1000000 * CODA_WHEEL_BYTES_PER_TIMER);
+	assert_true(coda_wheel_memsize(1000000) <= UINT64_C(1000000) * CODA_WHEEL_BYTES_PER_TIMER);
+	assert_true(coda_wheel_memsize(10000000) <= UINT64_C(10000000) * CODA_WHEEL_BYTES_PER_TIMER);
+
+	errno = 0;
+	assert_null(coda_wheel_init(NULL, size, 4, 0));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(coda_wheel_init(buf + 8, size - 8, 4, 0));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(coda_wheel_init(buf, coda_wheel_memsize(4) - 1, 4, 0));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(coda_wheel_init(buf, size, 0, 0));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(coda_wheel_create(0, 0));
+	assert_int_equal(errno, EINVAL);
+
+	w = coda_wheel_init(buf, coda_wheel_memsize(4), 4, 77);
+	assert_ptr_equal(w, buf);
+	assert_int_equal(coda_wheel_capacity(w), 4);
+	assert_int_equal(coda_wheel_count(w), 0);
+	assert_int_equal(coda_wheel_clock(w), 77);
+	assert_int_equal(coda_wheel_next_expiry(w), UINT64_MAX);
+	coda_wheel_free(NULL);
+	free(buf);
+}
+
+static void
+test_arm_cancel_errors(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(8, 1000);
+	struct coda_wheel_stats st;
+	uint32_t out[8];
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(coda_wheel_arm(w, 8, 1001), -EINVAL);
+	assert_int_equal(coda_wheel_cancel(w, 8), -EINVAL);
+	assert_false(coda_wheel_pending(w, 8));
+	assert_int_equal(coda_wheel_cancel(w, 3), -ENOENT);
+
+	/* Beyond reach: refused, and an armed timer is left where it was. */
+	assert_int_equal(coda_wheel_arm(w, 3, 1000 + 500), 0);
+	assert_int_equal(coda_wheel_arm(w, 3, 1000 + 2 * CODA_WHEEL_MAX_DELAY), -ERANGE);
+	assert_true(coda_wheel_pending(w, 3));
+	assert_int_equal(coda_wheel_arm(w, 4, 1000 + 2 * CODA_WHEEL_MAX_DELAY), -ERANGE);
+	assert_false(coda_wheel_pending(w, 4));
+	assert_int_equal(coda_wheel_arm(w, 4, 1000 + CODA_WHEEL_MAX_DELAY + 1), -ERANGE);
+	/* The documented maximum is accepted. */
+	assert_int_equal(coda_wheel_arm(w, 5, 1000 + CODA_WHEEL_MAX_DELAY), 0);
+	assert_int_equal(coda_wheel_count(w), 2);
+
+	assert_int_equal(advance_all(w, 1500 - 1, out, 8), 0);
+	assert_int_equal(advance_all(w, 1500 + 7, out, 8), 1); /* level 1: up to 7 late */
+	assert_int_equal(out[0], 3);
+	assert_int_equal(coda_wheel_cancel(w, 3), -ENOENT);
+	assert_int_equal(coda_wheel_cancel(w, 5), 0);
+	assert_int_equal(coda_wheel_cancel(w, 5), -ENOENT);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.armed, 2);
+	assert_int_equal(st.fired, 1);
+	assert_int_equal(st.cancelled, 1);
+	assert_int_equal(st.pending, 0);
+	coda_wheel_free(w);
+}
+
+/* Level 0 is exact: a delay of 0..63 fires on its tick, not one before. */
+static void
+test_level0_exact(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(64, 5);
+	uint32_t out[64];
+	uint64_t t;
+	unsigned int d;
+
+	(void)state;
+	for (d = 0; d < 64; d++)
+		assert_int_equal(coda_wheel_arm(w, d, 5 + d), 0);
+	for (t = 5; t < 5 + 64; t++) {
+		assert_int_equal(coda_wheel_advance(w, t, out, 64), 1);
+		assert_int_equal(out[0], t - 5);
+		assert_false(coda_wheel_pending(w, out[0]));
+	}
+	assert_int_equal(coda_wheel_count(w), 0);
+	coda_wheel_free(w);
+}
+
+/*
+ * Never early, and late by at most the level's granularity minus one, at
+ * every level, from clocks at every alignment. next_expiry() names the tick;
+ * advancing to the tick before it delivers nothing.
+ */
+static void
+test_lateness_bound_every_level(void **state)
+{
+	uint32_t out[4];
+	unsigned int lvl, i;
+
+	(void)state;
+	for (lvl = 0; lvl < CODA_WHEEL_LEVELS; lvl++) {
+		for (i = 0; i < 400; i++) {
+			uint64_t clk = rnd_below(UINT64_C(1) << 40);
+			uint64_t lo = lvl == 0 ? 0 : 63 * CODA_WHEEL_GRAN(lvl - 1) + 1;
+			uint64_t hi = 63 * CODA_WHEEL_GRAN(lvl);
+			uint64_t e = clk + lo + rnd_below(hi - lo + 1);
+			struct coda_wheel *w = coda_wheel_create(1, clk);
+			uint64_t fire;
+
+			assert_int_equal(coda_wheel_arm(w, 0, e), 0);
+			assert_int_equal(ref_level(clk, e), lvl);
+			fire = coda_wheel_next_expiry(w);
+			assert_true(fire >= e);
+			assert_true(fire <= ref_latest(clk, e));
+			if (lvl > 0)
+				/* Relative lateness below 8/63. */
+				assert_true((fire - e) * 63 < (e - clk) * 8);
+			if (fire > clk)
+				assert_int_equal(coda_wheel_advance(w, fire - 1, out, 4), 0);
+			assert_true(coda_wheel_pending(w, 0));
+			assert_int_equal(coda_wheel_advance(w, fire, out, 4), 1);
+			assert_int_equal(out[0], 0);
+			coda_wheel_free(w);
+		}
+	}
+}
+
+/* The same, stepping the clock one tick at a time through level 0..2 delays. */
+static void
+test_never_early_stepping(void **state)
+{
+	enum { N = 512 };
+	struct coda_wheel *w = coda_wheel_create(N, 1);
+	uint64_t expiry[N];
+	uint32_t out[N];
+	unsigned int i, fired = 0;
+	uint64_t t;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		expiry[i] = 1 + rnd_below(4000);
+		assert_int_equal(coda_wheel_arm(w, i, expiry[i]), 0);
+	}
+	for (t = 1; t <= 4000 + 64; t++) {
+		unsigned int n = coda_wheel_advance(w, t, out, N), k;
+
+		for (k = 0; k < n; k++) {
+			assert_true(t >= expiry[out[k]]);
+			assert_true(t <= ref_latest(1, expiry[out[k]]));
+			expiry[out[k]] = NOT_ARMED;
+		}
+		fired += n;
+	}
+	assert_int_equal(fired, N);
+	for (i = 0; i < N; i++)
+		assert_int_equal(expiry[i], NOT_ARMED);
+	coda_wheel_free(w);
+}
+
+/*
+ * Slots are delivered in time order: over one big jump, the slot time of
+ * each delivered timer never decreases, and level-0 timers come out in
+ * expiry order.
+ */
+static void
+test_ordering(void **state)
+{
+	enum { N = 20000 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	uint64_t *slot_time = calloc(N, sizeof(*slot_time));
+	uint32_t *out = calloc(N, sizeof(*out));
+	uint64_t last = 0;
+	unsigned int i, n;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		uint64_t e = 1 + rnd_below(300000);
+		uint64_t g = CODA_WHEEL_GRAN(ref_level(0, e));
+
+		slot_time[i] = ceil_div(e, g) * g;
+		assert_int_equal(coda_wheel_arm(w, i, e), 0);
+	}
+	/* Small batches, to check that resuming keeps the order too. */
+	n = 0;
+	for (;;) {
+		unsigned int k = coda_wheel_advance(w, 400000, out + n, 7);
+
+		if (k == 0)
+			break;
+		n += k;
+	}
+	assert_int_equal(n, N);
+	for (i = 0; i < N; i++) {
+		assert_true(slot_time[out[i]] >= last);
+		/* Within one slot, in the order armed (handle order here). */
+		if (i > 0 && slot_time[out[i]] == last)
+			assert_true(out[i] > out[i - 1]);
+		last = slot_time[out[i]];
+	}
+	free(slot_time);
+	free(out);
+	coda_wheel_free(w);
+}
+
+/* Cancel and re-arm inside one tick, and across levels, before it fires. */
+static void
+test_cancel_rearm_same_tick_and_across_levels(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(4, 100);
+	uint32_t out[4];
+
+	(void)state;
+	/* Arm then cancel in the same tick: nothing fires. */
+	assert_int_equal(coda_wheel_arm(w, 0, 100), 0);
+	assert_int_equal(coda_wheel_cancel(w, 0), 0);
+	assert_int_equal(coda_wheel_advance(w, 100, out, 4), 0);
+
+	/* Level 0 -> level 5 -> level 2 -> level 1: only the last arm counts. */
+	assert_int_equal(coda_wheel_arm(w, 1, 110), 0);
+	assert_int_equal(coda_wheel_arm(w, 1, 100 + 1000000), 0);
+	assert_int_equal(coda_wheel_arm(w, 1, 100 + 3000), 0);
+	assert_int_equal(coda_wheel_arm(w, 1, 100 + 200), 0);
+	assert_int_equal(coda_wheel_count(w), 1);
+	assert_int_equal(advance_all(w, 299, out, 4), 0);
+	assert_int_equal(advance_all(w, 300 + 7, out, 4), 1);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(advance_all(w, 2000000, out, 4), 0);
+
+	/* Re-arm to an earlier time from a high level: fires early enough. */
+	assert_int_equal(coda_wheel_arm(w, 2, 2000000 + 500000), 0);
+	assert_int_equal(coda_wheel_arm(w, 2, 2000000 + 5), 0);
+	assert_int_equal(advance_all(w, 2000000 + 5, out, 4), 1);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(advance_all(w, 3000000, out, 4), 0);
+	coda_wheel_free(w);
+}
+
+/* Unlinking heads, middles and tails of one slot's list. */
+static void
+test_cancel_positions_in_slot(void **state)
+{
+	enum { N = 6 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	uint32_t out[N];
+	unsigned int i, n, seen = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 50), 0);
+	/* Inserted at the head: 5 is the head, 0 the tail. */
+	assert_int_equal(coda_wheel_cancel(w, 5), 0); /* head */
+	assert_int_equal(coda_wheel_cancel(w, 0), 0); /* tail */
+	assert_int_equal(coda_wheel_cancel(w, 2), 0); /* middle */
+	n = advance_all(w, 50, out, N);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		seen |= 1u << out[i];
+	assert_int_equal(seen, (1u << 1) | (1u << 3) | (1u << 4));
+	assert_int_equal(coda_wheel_next_expiry(w), UINT64_MAX);
+	coda_wheel_free(w);
+}
+
+/*
+ * The batch cap: a million timers due on one tick come out at most `max` per
+ * call, all at the same `now`, each exactly once.
+ */
+static void
+test_batch_cap(void **state)
+{
+	enum { N = 1000000, MAX = 256 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	uint8_t *seen = calloc(N, 1);
+	uint32_t out[MAX];
+	unsigned int calls = 0, total = 0, n, i;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 60000), 0);
+	assert_int_equal(coda_wheel_advance(w, 59999, out, MAX), 0);
+	while ((n = coda_wheel_advance(w, 60000 + 4095, out, MAX)) > 0) {
+		/* No cancelled entry in the way: every call but the last is full. */
+		assert_true(n == MAX || n == N % MAX);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(seen[out[i]], 0);
+			seen[out[i]] = 1;
+		}
+		total += n;
+		calls++;
+	}
+	assert_int_equal(total, N);
+	assert_int_equal(calls, (N + MAX - 1) / MAX);
+	assert_int_equal(coda_wheel_count(w), 0);
+	free(seen);
+	coda_wheel_free(w);
+}
+
+/*
+ * Between two capped calls the caller may cancel timers that are due but
+ * not yet delivered, and arm new ones for the tick being drained or earlier:
+ * the cancelled never come out, the new ones come out in this same tick.
+ */
+static void
+test_changes_between_capped_calls(void **state)
+{
+	enum { N = 200 };
+	struct coda_wheel *w = coda_wheel_create(N + 4, 0);
+	uint32_t out[N + 4];
+	uint8_t seen[N + 4] = {0};
+	unsigned int i, n, total;
+	bool armed_mid_level1 = false;
+
+	(void)state;
+	/* 100 on level 0 for tick 63, 100 on level 1 for tick 64. */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 63), 0);
+	for (i = 100; i < N; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 64), 0);
+	n = coda_wheel_advance(w, 64, out, 10);
+	assert_int_equal(n, 10);
+	total = n;
+	for (i = 0; i < n; i++)
+		seen[out[i]] = 1;
+	/* Cancel ten not yet delivered. */
+	for (i = 0, n = 0; i < N && n < 10; i++)
+		if (!seen[i] && coda_wheel_cancel(w, i) == 0) {
+			seen[i] = 2;
+			n++;
+		}
+	assert_int_equal(n, 10);
+	/* Arm for the past, for the tick being processed, and for the next one. */
+	assert_int_equal(coda_wheel_arm(w, N, 10), 0);
+	assert_int_equal(coda_wheel_arm(w, N + 1, coda_wheel_clock(w)), 0);
+	assert_int_equal(coda_wheel_arm(w, N + 2, 65), 0);
+	while ((n = coda_wheel_advance(w, 64, out, 10)) > 0) {
+		for (i = 0; i < n; i++) {
+			assert_int_equal(seen[out[i]], 0);
+			assert_true(out[i] != N + 2);
+			seen[out[i]] = 1;
+		}
+		total += n;
+		/* Stopped inside tick 64's level-1 slot: arm for tick 64 itself. */
+		if (!armed_mid_level1 && coda_wheel_clock(w) == 64 && total < N) {
+			assert_int_equal(coda_wheel_arm(w, N + 3, 64), 0);
+			armed_mid_level1 = true;
+		}
+	}
+	assert_true(armed_mid_level1);
+	assert_int_equal(seen[N + 3], 1);
+	assert_int_equal(total, N - 10 + 3);
+	assert_true(coda_wheel_pending(w, N + 2));
+	assert_int_equal(coda_wheel_advance(w, 65, out, 10), 1);
+	assert_int_equal(out[0], N + 2);
+	coda_wheel_free(w);
+}
+
+/* A timer re-armed as it is delivered (periodic use) keeps its bounds. */
+static void
+test_periodic_rearm(void **state)
+{
+	enum { N = 64 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	uint64_t expiry[N], armed_at[N], period[N];
+	uint32_t out[N];
+	unsigned int i, fired = 0;
+	uint64_t t;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		period[i] = 1 + rnd_below(i < 32 ? 100 : 5000);
+		expiry[i] = period[i];
+		armed_at[i] = 0;
+		assert_int_equal(coda_wheel_arm(w, i, expiry[i]), 0);
+	}
+	for (t = 1; t <= 200000; t += 1 + rnd_below(3)) {
+		unsigned int n = coda_wheel_advance(w, t, out, N), k;
+
+		for (k = 0; k < n; k++) {
+			uint32_t h = out[k];
+
+			assert_true(t >= expiry[h]);
+			assert_true(t <= ref_latest(armed_at[h], expiry[h]) + 2);
+			armed_at[h] = coda_wheel_clock(w);
+			expiry[h] = t + period[h];
+			assert_int_equal(coda_wheel_arm(w, h, expiry[h]), 0);
+		}
+		fired += n;
+	}
+	assert_true(fired > 200000 / 5000 * N / 2);
+	assert_int_equal(coda_wheel_count(w), N);
+	coda_wheel_free(w);
+}
+
+/*
+ * Clock boundaries: across 2^32, 2^48 and near the top of the 64-bit range,
+ * and through many rotations of every level, timers keep their bounds.
+ */
+static void
+test_clock_wraparound(void **state)
+{
+	static const uint64_t starts[] = {
+		(UINT64_C(1) << 32) - 7,
+		(UINT64_C(1) << 48) - 3,
+		UINT64_MAX - (UINT64_C(1) << 40),
+		UINT64_MAX - (UINT64_C(1) << 40) + 12345,
+	};
+	uint32_t out[16];
+	unsigned int s, i;
+
+	(void)state;
+	for (s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
+		struct coda_wheel *w = coda_wheel_create(16, starts[s]);
+
+		for (i = 0; i < 200; i++) {
+			uint64_t clk = coda_wheel_clock(w);
+			uint64_t e = clk + rnd_below(UINT64_C(1) << rnd_below(31));
+			uint64_t fire, lat = ref_latest(clk, e);
+
+			assert_int_equal(coda_wheel_arm(w, i % 16, e), 0);
+			fire = coda_wheel_next_expiry(w);
+			assert_true(fire >= e && fire <= lat);
+			if (fire > clk)
+				assert_int_equal(coda_wheel_advance(w, fire - 1, out, 16), 0);
+			assert_int_equal(coda_wheel_advance(w, fire, out, 16), 1);
+			assert_int_equal(out[0], i % 16);
+		}
+		coda_wheel_free(w);
+	}
+}
+
+/* An idle wheel jumps over any span; a far timer still fires on time. */
+static void
+test_idle_jump(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(2, 0);
+	uint32_t out[2];
+	uint64_t e = CODA_WHEEL_MAX_DELAY;
+
+	(void)state;
+	assert_int_equal(coda_wheel_advance(w, UINT64_C(1) << 40, out, 2), 0);
+	assert_int_equal(coda_wheel_clock(w), (UINT64_C(1) << 40) + 1);
+	e += coda_wheel_clock(w);
+	assert_int_equal(coda_wheel_arm(w, 1, e), 0);
+	assert_int_equal(coda_wheel_advance(w, e - 1, out, 2), 0);
+	assert_int_equal(advance_all(w, e + CODA_WHEEL_GRAN(CODA_WHEEL_LEVELS - 1), out, 2), 1);
+	/* UINT64_MAX as now is clamped, not wrapped. */
+	assert_int_equal(coda_wheel_advance(w, UINT64_MAX, out, 2), 0);
+	assert_int_equal(coda_wheel_clock(w), UINT64_MAX);
+	coda_wheel_free(w);
+}
+
+/*
+ * Random mixes of arm, re-arm, cancel and capped advances checked against a
+ * model that keeps each timer's expiry and latest allowed firing tick.
+ */
+static void
+test_random_against_model(void **state)
+{
+	enum { N = 1024, ROUNDS = 600000 };
+	struct coda_wheel *w = coda_wheel_create(N, 1000);
+	uint64_t *expiry = malloc(N * sizeof(*expiry));
+	uint64_t *latest = malloc(N * sizeof(*latest));
+	uint32_t out[64];
+	uint64_t now = 1000;
+	unsigned int i, r, pending = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		expiry[i] = NOT_ARMED;
+	for (r = 0; r < ROUNDS; r++) {
+		uint64_t op = rnd_below(100);
+		uint32_t h = (uint32_t)rnd_below(N);
+
+		if (op < 45) {
+			uint64_t clk = coda_wheel_clock(w);
+			uint64_t range = UINT64_C(1) << rnd_below(20);
+			uint64_t e = now + rnd_below(range) - (rnd_below(8) == 0 ? rnd_below(3) : 0);
+
+			/* A third of the arms share a few expiries: slots many chunks long. */
+			if (op < 15)
+				e = (now / 4096 + 1 + rnd_below(3)) * 4096;
+
+			assert_int_equal(coda_wheel_arm(w, h, e), 0);
+			if (expiry[h] == NOT_ARMED)
+				pending++;
+			expiry[h] = e;
+			latest[h] = ref_latest(clk, e);
+		} else if (op < 60) {
+			int rc = coda_wheel_cancel(w, h);
+
+			assert_int_equal(rc, expiry[h] == NOT_ARMED ? -ENOENT : 0);
+			if (rc == 0)
+				pending--;
+			expiry[h] = NOT_ARMED;
+		} else {
+			unsigned int n, k, max = 1 + (unsigned int)rnd_below(64);
+
+			now += rnd_below(op < 95 ? 4 : 5000);
+			n = coda_wheel_advance(w, now, out, max);
+			assert_true(n <= max);
+			for (k = 0; k < n; k++) {
+				h = out[k];
+				assert_true(expiry[h] != NOT_ARMED);
+				/* Never early. */
+				assert_true(expiry[h] <= now);
+				expiry[h] = NOT_ARMED;
+				pending--;
+			}
+			if (!coda_wheel_due(w, now)) {
+				/* All that was due got out: nothing overdue stays pending. */
+				for (i = 0; i < N; i++)
+					if (expiry[i] != NOT_ARMED)
+						assert_true(latest[i] > now);
+			}
+		}
+		assert_int_equal(coda_wheel_count(w), pending);
+		if (r % 4096 == 0) {
+			for (i = 0; i < N; i++)
+				assert_int_equal(coda_wheel_pending(w, i), expiry[i] != NOT_ARMED);
+			assert_int_equal(coda_wheel_audit(w), 0);
+		}
+	}
+	/* Everything left fires by its latest tick, and the pool comes back whole. */
+	now += 2 * CODA_WHEEL_GRAN(6);
+	while (coda_wheel_advance(w, now, out, 64) > 0 || coda_wheel_due(w, now))
+		;
+	assert_drained(w);
+	free(expiry);
+	free(latest);
+	coda_wheel_free(w);
+}
+
+/*
+ * Bounded work: a slot holding ten thousand cancelled timers ahead of one
+ * live timer is scanned at most 4 x max + 64 entries per call; the live one
+ * comes out after enough calls, and coda_wheel_due() says so meanwhile.
+ */
+static void
+test_scan_budget_over_cancelled(void **state)
+{
+	enum { N = 10001 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	uint32_t out[1];
+	unsigned int i, calls = 0, n = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 40), 0);
+	for (i = 0; i < N - 1; i++)
+		assert_int_equal(coda_wheel_cancel(w, i), 0);
+	assert_int_equal(coda_wheel_advance(w, 40, out, 1), 0);
+	assert_true(coda_wheel_due(w, 40));
+	calls = 1;
+	while (n == 0 && calls < N) {
+		n = coda_wheel_advance(w, 40, out, 1);
+		calls++;
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], N - 1);
+	/* 68 entries per call with max == 1. */
+	assert_int_equal(calls, (N + 67) / 68);
+	assert_false(coda_wheel_due(w, 40));
+	coda_wheel_free(w);
+}
+
+/*
+ * Re-arming far timers back and forth between two slots that each keep a
+ * live timer leaves stale entries that fill the pool; compaction sweeps
+ * them, and every timer still fires once, for the last time it was given.
+ */
+static void
+test_compaction_under_rearm_churn(void **state)
+{
+	enum { N = 5000, PIN_A = N, PIN_B = N + 1 };
+	struct coda_wheel *w = coda_wheel_create(N + 2, 0);
+	struct coda_wheel_stats st;
+	uint8_t *seen = calloc(N + 2, 1);
+	uint32_t out[256];
+	unsigned int i, r, n, total = 0;
+
+	(void)state;
+	/* Level 5 (granularity 32768): slot times 327680 and 360448. */
+	assert_int_equal(coda_wheel_arm(w, PIN_A, 300000), 0);
+	assert_int_equal(coda_wheel_arm(w, PIN_B, 360000), 0);
+	for (r = 0; r < 40; r++)
+		for (i = 0; i < N; i++)
+			assert_int_equal(coda_wheel_arm(w, i, r % 2 ? 360000 : 300000), 0);
+	for (i = 0; i < N; i += 2)
+		assert_int_equal(coda_wheel_arm(w, i, 300000), 0);
+	coda_wheel_stats(w, &st);
+	assert_true(st.compactions > 0);
+	assert_int_equal(coda_wheel_count(w), N + 2);
+	assert_int_equal(advance_all(w, 299999, out, 256), 0);
+	while ((n = coda_wheel_advance(w, 300000 + 32767, out, 256)) > 0 ||
+	       coda_wheel_due(w, 300000 + 32767))
+		for (i = 0; i < n; i++) {
+			assert_true(out[i] == PIN_A || out[i] % 2 == 0);
+			assert_int_equal(seen[out[i]]++, 0);
+			total++;
+		}
+	assert_int_equal(total, N / 2 + 1);
+	while ((n = coda_wheel_advance(w, 360000 + 32767, out, 256)) > 0 ||
+	       coda_wheel_due(w, 360000 + 32767))
+		for (i = 0; i < n; i++) {
+			assert_true(out[i] == PIN_B || out[i] % 2 == 1);
+			assert_int_equal(seen[out[i]]++, 0);
+			total++;
+		}
+	assert_int_equal(total, N + 2);
+	assert_drained(w);
+	free(seen);
+	coda_wheel_free(w);
+}
+
+/*
+ * Re-arming a pending timer later only rewrites its state: it is moved when
+ * its old slot comes due, and fires at the new time only. Pushed back to a
+ * slot due at the same tick as the old one (a lower level), it fires there.
+ * Pulled earlier, it fires at the earlier time only.
+ */
+static void
+test_rearm_later_is_deferred(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(8, 0);
+	struct coda_wheel_stats st;
+	uint32_t out[8];
+
+	(void)state;
+	assert_int_equal(coda_wheel_arm(w, 0, 10), 0);
+	assert_int_equal(coda_wheel_arm(w, 0, 40), 0);	/* later: deferred */
+	assert_int_equal(coda_wheel_arm(w, 0, 50), 0);	/* later again */
+	assert_int_equal(coda_wheel_arm(w, 1, 3000), 0);	/* level 2, slot time 3008 */
+	assert_int_equal(coda_wheel_arm(w, 1, 2000000), 0); /* pushed far */
+	assert_int_equal(coda_wheel_arm(w, 2, 600), 0);	/* level 2, slot time 640 */
+	assert_int_equal(coda_wheel_arm(w, 2, 620), 0);	/* same slot: nothing moves */
+	assert_int_equal(coda_wheel_arm(w, 3, 700), 0);	/* level 2, slot time 704 */
+	assert_int_equal(coda_wheel_arm(w, 3, 100), 0);	/* earlier: new entry */
+	assert_int_equal(coda_wheel_count(w), 4);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.moved, 0);
+
+	assert_int_equal(advance_all(w, 49, out, 8), 0);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.moved, 1); /* timer 0 left slot 10 for slot 50 */
+	assert_int_equal(advance_all(w, 50, out, 8), 1);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(advance_all(w, 100 + 7, out, 8), 1);
+	assert_int_equal(out[0], 3);
+	assert_int_equal(advance_all(w, 640, out, 8), 1);
+	assert_int_equal(out[0], 2);
+	/* Timer 3's old entry (slot time 704) is stale; timer 1 moves at 3008. */
+	assert_int_equal(advance_all(w, 1999999, out, 8), 0);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.moved, 2);
+	assert_int_equal(advance_all(w, 2000000 + 262143, out, 8), 1);
+	assert_int_equal(out[0], 1);
+	assert_drained(w);
+
+	/* Old slot at level 2 (time 512), new one at level 0 due the same tick. */
+	assert_int_equal(coda_wheel_arm(w, 4, coda_wheel_clock(w) + 500), 0);
+	assert_int_equal(coda_wheel_arm(w, 4, coda_wheel_next_expiry(w)), 0);
+	assert_int_equal(advance_all(w, coda_wheel_next_expiry(w), out, 8), 1);
+	assert_int_equal(out[0], 4);
+	assert_drained(w);
+	coda_wheel_free(w);
+}
+
+/*
+ * Deferred timers whose old slot comes due when the pool runs out while
+ * moving them: the drain stops before the move it cannot make, the next
+ * advance compacts and goes on, and each timer still fires at its new time.
+ */
+static void
+test_deferred_move_with_empty_pool(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(8, 0);
+	struct coda_wheel_stats st;
+	uint32_t out[8];
+	uint64_t compactions;
+	unsigned int burnt = 0;
+
+	(void)state;
+	assert_int_equal(coda_wheel_arm(w, 0, 10), 0);
+	assert_int_equal(coda_wheel_arm(w, 0, 40), 0); /* deferred to an empty slot */
+	assert_int_equal(coda_wheel_arm(w, 2, 10), 0);
+	assert_int_equal(coda_wheel_arm(w, 2, 41), 0); /* and another */
+	/* Burn the pool down to one chunk with cancelled entries in a far slot. */
+	for (;;) {
+		coda_wheel_stats(w, &st);
+		if (st.pool_free == 1)
+			break;
+		assert_int_equal(coda_wheel_arm(w, 1, 100000), 0);
+		assert_int_equal(coda_wheel_cancel(w, 1), 0);
+		burnt++;
+	}
+	assert_true(burnt > 16);
+	compactions = st.compactions;
+	assert_int_equal(compactions, 0);
+
+	assert_int_equal(coda_wheel_advance(w, 10, out, 8), 0);
+	assert_true(coda_wheel_due(w, 10)); /* stopped short of the second move */
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.moved, 1);
+	assert_int_equal(st.pool_free, 0);
+	assert_int_equal(st.compactions, compactions);
+	assert_int_equal(coda_wheel_advance(w, 10, out, 8), 0);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.compactions, compactions + 1);
+	assert_int_equal(st.moved, 2);
+	assert_true(st.pool_free > 0);
+	assert_false(coda_wheel_due(w, 10));
+	assert_int_equal(advance_all(w, 39, out, 8), 0);
+	assert_int_equal(advance_all(w, 40, out, 8), 1);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(advance_all(w, 41, out, 8), 1);
+	assert_int_equal(out[0], 2);
+	assert_drained(w);
+	coda_wheel_free(w);
+}
+
+/*
+ * Compaction keeps, of a deferred timer's entries, one that comes due no
+ * later than its new slot: here a stale entry in a later slot is visited
+ * first (lower slot index) and must be dropped, or the timer fires late.
+ */
+static void
+test_compaction_keeps_the_right_deferred_entry(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(8, 60);
+	struct coda_wheel_stats st;
+	uint32_t out[8];
+
+	(void)state;
+	/* Level-0 slot indices at clock 60: time 69 -> 5, 62 -> 62, 65 -> 1. */
+	assert_int_equal(coda_wheel_arm(w, 0, 69), 0);
+	assert_int_equal(coda_wheel_cancel(w, 0), 0); /* stale entry, time 69 */
+	assert_int_equal(coda_wheel_arm(w, 0, 62), 0); /* its entry, time 62 */
+	assert_int_equal(coda_wheel_arm(w, 0, 65), 0); /* deferred to time 65 */
+	do {
+		assert_int_equal(coda_wheel_arm(w, 1, 100000), 0);
+		assert_int_equal(coda_wheel_cancel(w, 1), 0);
+		coda_wheel_stats(w, &st);
+	} while (st.compactions == 0);
+	assert_int_equal(advance_all(w, 64, out, 8), 0);
+	assert_int_equal(advance_all(w, 65, out, 8), 1);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(advance_all(w, 200000, out, 8), 0);
+	assert_drained(w);
+	coda_wheel_free(w);
+}
+
+/*
+ * Ten million pending timers: all armed, a third cancelled, the rest fire
+ * exactly once each, none early, none left behind.
+ */
+static void
+test_ten_million_pending(void **state)
+{
+	enum { N = 10000000, MAX = 4096 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	uint32_t *expiry = malloc((size_t)N * sizeof(*expiry));
+	uint32_t *out = malloc(MAX * sizeof(*out));
+	struct coda_wheel_stats st;
+	uint64_t now = 0;
+	unsigned int i, n, fired = 0, cancelled = 0;
+
+	(void)state;
+	assert_non_null(w);
+	for (i = 0; i < N; i++) {
+		expiry[i] = 1 + (uint32_t)rnd_below(120000);
+		assert_int_equal(coda_wheel_arm(w, i, expiry[i]), 0);
+	}
+	assert_int_equal(coda_wheel_count(w), N);
+	for (i = 0; i < N; i += 3) {
+		assert_int_equal(coda_wheel_cancel(w, i), 0);
+		expiry[i] = 0;
+		cancelled++;
+	}
+	while (coda_wheel_count(w) > 0 && now < 200000) {
+		now += 100;
+		while ((n = coda_wheel_advance(w, now, out, MAX)) > 0 || coda_wheel_due(w, now)) {
+			unsigned int k;
+
+			for (k = 0; k < n; k++) {
+				assert_true(expiry[out[k]] != 0);
+				assert_true(expiry[out[k]] <= now);
+				expiry[out[k]] = 0;
+			}
+			fired += n;
+		}
+	}
+	assert_int_equal(fired, N - cancelled);
+	assert_int_equal(coda_wheel_count(w), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(expiry[i], 0);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.fired, N - cancelled);
+	assert_int_equal(st.cancelled, cancelled);
+	assert_drained(w);
+	free(out);
+	free(expiry);
+	coda_wheel_free(w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_errors),
+		cmocka_unit_test(test_arm_cancel_errors),
+		cmocka_unit_test(test_level0_exact),
+		cmocka_unit_test(test_lateness_bound_every_level),
+		cmocka_unit_test(test_never_early_stepping),
+		cmocka_unit_test(test_ordering),
+		cmocka_unit_test(test_cancel_rearm_same_tick_and_across_levels),
+		cmocka_unit_test(test_cancel_positions_in_slot),
+		cmocka_unit_test(test_batch_cap),
+		cmocka_unit_test(test_changes_between_capped_calls),
+		cmocka_unit_test(test_periodic_rearm),
+		cmocka_unit_test(test_clock_wraparound),
+		cmocka_unit_test(test_idle_jump),
+		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_scan_budget_over_cancelled),
+		cmocka_unit_test(test_rearm_later_is_deferred),
+		cmocka_unit_test(test_deferred_move_with_empty_pool),
+		cmocka_unit_test(test_compaction_keeps_the_right_deferred_entry),
+		cmocka_unit_test(test_compaction_under_rearm_churn),
+		cmocka_unit_test(test_ten_million_pending),
+	};
+
+	return cmocka_run_group_tests_name("wheel", tests, NULL, NULL);
+}
