@@ -278,34 +278,38 @@ prefetch_chunk(const struct coda_wheel *w, uint32_t c)
 }
 
 /*
- * Before reading chunk c of a slot, prefetch ahead along its chain: the
- * state words of the handles two chunks on (32 entries, about one memory
- * latency of work), and the chunk three on itself, whose handles the next
- * call needs. Chains run through the pool in allocation order, which is not
- * memory order, so the chunks themselves are cache misses too. On the
- * slot's first chunk, start the pipeline. Entries past a tail's fill are
- * stale handles or NIL: a wasted prefetch at worst.
+ * Before reading chunk c of a slot, prefetch ahead along its chain, which
+ * runs through the pool in allocation order, not memory order: the state
+ * words of the handles in the chunk three on (48 entries, about one memory
+ * latency of work on a slow machine), the chunk four on, whose handles the
+ * next step needs, and that chunk's link, so that walking the chain never
+ * waits either. On the slot's first chunk in a call, start the pipeline.
+ * Entries past a tail's fill are stale handles or NIL: a wasted prefetch at
+ * worst.
  */
 static inline void
 prefetch_ahead(const struct coda_wheel *w, uint32_t c, bool first)
 {
-	uint32_t n1 = w->chunk_next[c];
-	uint32_t n2 = n1 != NIL ? w->chunk_next[n1] : NIL;
-	uint32_t n3 = n2 != NIL ? w->chunk_next[n2] : NIL;
+	uint32_t ahead[4], k, n = c;
 
-	if (first) {
-		if (n1 != NIL)
-			__builtin_prefetch(&w->entries[(size_t)n1 * CHUNK_ENTRIES]);
-		if (n2 != NIL)
-			__builtin_prefetch(&w->entries[(size_t)n2 * CHUNK_ENTRIES]);
-		prefetch_chunk(w, c);
-		if (n1 != NIL)
-			prefetch_chunk(w, n1);
+	for (k = 0; k < 4; k++) {
+		n = n != NIL ? w->chunk_next[n] : NIL;
+		ahead[k] = n;
 	}
-	if (n3 != NIL)
-		__builtin_prefetch(&w->entries[(size_t)n3 * CHUNK_ENTRIES]);
-	if (n2 != NIL)
-		prefetch_chunk(w, n2);
+	if (first) {
+		prefetch_chunk(w, c);
+		for (k = 0; k < 2; k++)
+			if (ahead[k] != NIL)
+				prefetch_chunk(w, ahead[k]);
+		if (ahead[2] != NIL)
+			__builtin_prefetch(&w->entries[(size_t)ahead[2] * CHUNK_ENTRIES]);
+	}
+	if (ahead[3] != NIL) {
+		__builtin_prefetch(&w->entries[(size_t)ahead[3] * CHUNK_ENTRIES]);
+		__builtin_prefetch(&w->chunk_next[ahead[3]]);
+	}
+	if (ahead[2] != NIL)
+		prefetch_chunk(w, ahead[2]);
 }
 
 /*
