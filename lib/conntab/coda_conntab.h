@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CODA_CONNTAB_H
+#define CODA_CONNTAB_H
+
+/**
+ * @file
+ * coda_conntab: the per-core connection table, keyed by the TCP 4-tuple.
+ *
+ * What: every segment a worker receives is looked up here by its 4-tuple
+ * (IPv4 or IPv6). A hit gives a 32-bit value: the index of a TCB in the
+ * worker's TCB pool, or (type bit CODA_CONNTAB_TW set) the index of a
+ * compact TIME-WAIT entry. One table per lcore; that lcore is its only
+ * writer. Other threads (telemetry, CLI dumps) may look up and walk it
+ * without locks.
+ *
+ * Design: open addressing in 64-byte buckets of 8 slots, each slot a 16-bit
+ * signature and a 32-bit value; double hashing from bucket to bucket over a
+ * prime number of buckets, with a per-bucket overflow count in the manner
+ * of folly's F14 tables:
+ *
+ *   struct bucket (one cache line):
+ *     uint32 seq       even: stable; odd: the owner is changing this bucket
+ *     uint32 ovf       entries whose probe passed through this bucket: it
+ *                      was on their probe sequence before their slot
+ *     uint16 sig[8]    0: free slot; else bits 48..63 of the hash (0 -> 1)
+ *     uint32 val[8]    the value
+ *     8 bytes unused
+ *
+ * A key's home bucket is picked by the low 32 bits of a 64-bit hash
+ * (multiply-shift range reduction, so the bucket count need not be a power
+ * of two), its probe step by the high 32 bits, its signature by the top
+ * 16. Insert takes the first free slot along the key's probe sequence and
+ * bumps `ovf` of every bucket it passed; delete clears the slot and drops
+ * those counts again; replace changes a value in place. A lookup stops at
+ * the first bucket whose `ovf` is 0, so a miss normally reads one bucket,
+ * and there are no tombstones to pile up under churn. Entries never move
+ * once placed: a reader walking the table sees every entry that stays in it
+ * throughout the walk exactly once, and a lookup of a key that stays in the
+ * table throughout cannot miss it.
+ *
+ * Why not bucketized cuckoo (rte_hash): cuckoo displacement moves entries
+ * under concurrent readers, which then need a table-wide change counter and
+ * retries, and each lookup miss reads two buckets. Probing over 8-slot
+ * buckets reads one line per lookup in the common case and moves nothing.
+ * Why not linear probing over buckets: it clusters; at 83% load we measured
+ * longest probes of 40 to 64 buckets (1M entries), against 11 to 16 (1M to
+ * 4M entries) with the per-key step. The longest probe is in the stats.
+ *
+ * Keys: a signature hit is always confirmed by comparing the full key (40
+ * bytes: ports, family, both addresses), which lives in a key array owned by
+ * the table and indexed by the value's index (one array for TCB indices, one
+ * for TIME-WAIT indices). So two flows are never confused, whatever their
+ * hashes: IPv6 keys that differ in one bit, or an IPv4 and an IPv6 key with
+ * the same bytes (the family is part of the key). The key array also marks
+ * which indices are in use, so inserting a second key under an index that
+ * is taken fails (-EBUSY) instead of corrupting the table.
+ *
+ * Hash: a keyed multiply-fold hash over the key's five 64-bit words (three
+ * 64x64->128 multiplies, two of them independent), seeded per table. The
+ * 4-tuple comes from the network: pass a random seed, or a peer that can
+ * predict the hash can build long probes (hash flooding).
+ *
+ * Memory: the index has 1.2 slots per entry of capacity (nb_tcb + nb_tw),
+ * rounded up to a prime number of buckets (a few hundred buckets at most),
+ * i.e. 9.6 bytes of index per entry at full capacity (83% load), plus
+ * 40 bytes of key per entry of capacity in the key arrays. (The TCB needs
+ * its 4-tuple anyway; the TIME-WAIT store will hold its own compact keys,
+ * see "Known debt".)
+ *
+ * Cost: lookup, insert, delete and replace read one bucket and one key
+ * entry in the common case (a key entry spans two cache lines for 3 indices
+ * in 8; a signature collision costs one more key entry, with probability
+ * about 8/65536 per bucket read). coda_conntab_lookup_bulk()
+ * software-pipelines a burst: it hashes key i + 2D and prefetches its home
+ * bucket, scans the home bucket of key i + D and prefetches its key entry,
+ * and resolves key i (D = CODA_CONNTAB_PREFETCH_DIST).
+ *
+ * Thread safety: one writer, the owning lcore, calls every function except
+ * those marked "any thread". Readers on other threads use
+ * coda_conntab_reader_lookup() and the iterator: each bucket is read under
+ * its sequence counter (a seqlock: the writer makes it odd, changes the
+ * bucket and the key array, makes it even again; a reader retries while it
+ * is odd or changed). The writer never waits and never uses an atomic
+ * read-modify-write; a reader may retry while the writer changes the bucket
+ * it reads (it waits for the writer, not for other readers). What a reader
+ * returns (key, value) was in the table together at one instant. The
+ * memory-ordering argument is written at each barrier in conntab.c.
+ * The table does not protect what a value names (a TCB being freed and
+ * reused): see "Reclamation" below.
+ *
+ * Errors: constructors return NULL and set errno (the library is EAL-free,
+ * so it does not use rte_errno); other functions return 0 or a negative errno.
+ *
+ * Reclamation: the table frees no memory while it lives, and a value's
+ * index reused for another key is covered by the seqlock (the argument in
+ * conntab.c), so the table itself needs no grace period. What a value
+ * names (a TCB, a TIME-WAIT entry) must not be reused while a reader may
+ * still dereference it: that is for the owner of those pools, with rte_rcu
+ * QSBR (not here yet).
+ *
+ * Known debt: the compact TIME-WAIT store (its own keys, at most 48 bytes a
+ * TIME-WAIT entry all in, with its overflow policy) and the QSBR hook above
+ * are not here yet; for now TIME-WAIT keys use the table's key array like
+ * TCB keys (40 bytes each). The bulk lookup's prefetch distance is to be
+ * tuned against rte_hash in coda-perf-conntab on real hardware.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Slots per bucket. */
+#define CODA_CONNTAB_BUCKET_SLOTS 8
+/** Largest nb_tcb + nb_tw of one table. */
+#define CODA_CONNTAB_MAX_ENTRIES (UINT32_C(1) << 30)
+/** Largest burst for coda_conntab_lookup_bulk() (bits of its hit mask). */
+#define CODA_CONNTAB_BURST_MAX 64
+/** Distance, in keys, between the stages of the bulk lookup pipeline. */
+#define CODA_CONNTAB_PREFETCH_DIST 4
+/** Upper bound of index bytes per entry of capacity (1.2 slots of 8 bytes), in tenths of a byte. */
+#define CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY 96
+
+/** Type bit of a value: set for a TIME-WAIT entry index, clear for a TCB index. */
+#define CODA_CONNTAB_TW UINT32_C(0x80000000)
+/** A value naming TCB index @p i. */
+#define CODA_CONNTAB_VALUE_TCB(i) ((uint32_t)(i))
+/** A value naming TIME-WAIT entry index @p i. */
+#define CODA_CONNTAB_VALUE_TW(i) ((uint32_t)(i) | CODA_CONNTAB_TW)
+/** Whether value @p v names a TIME-WAIT entry. */
+#define CODA_CONNTAB_IS_TW(v) (((v) & CODA_CONNTAB_TW) != 0)
+/** The index (TCB or TIME-WAIT) in value @p v. */
+#define CODA_CONNTAB_INDEX(v) ((v) & ~CODA_CONNTAB_TW)
+/** Never a value in the table: written for the misses of coda_conntab_lookup_bulk(). */
+#define CODA_CONNTAB_NONE UINT32_MAX
+
+/**
+ * A connection's key, from the local endpoint's point of view. Build it
+ * with coda_conntab_key_v4() or coda_conntab_key_v6(): they zero the
+ * padding and the unused address bytes, which the table compares and hashes
+ * as five 64-bit words.
+ */
+struct coda_conntab_key {
+	union {
+		struct {
+			uint16_t lport;	   /**< Local port, network byte order. */
+			uint16_t rport;	   /**< Remote port, network byte order. */
+			uint8_t family;	   /**< AF_INET or AF_INET6; 0 never. */
+			uint8_t pad[3];	   /**< Zero. */
+			uint8_t laddr[16]; /**< Local address; IPv4 in bytes 0..3, rest zero. */
+			uint8_t raddr[16]; /**< Remote address, likewise. */
+		};
+		uint64_t w[5]; /**< The same bytes as words: what is hashed and compared. */
+	};
+};
+
+/** Build an IPv4 key. Addresses and ports in network byte order. */
+static inline void
+coda_conntab_key_v4(struct coda_conntab_key *k, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		    uint16_t rport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = AF_INET;
+	k->lport = lport;
+	k->rport = rport;
+	memcpy(k->laddr, &laddr, sizeof(laddr));
+	memcpy(k->raddr, &raddr, sizeof(raddr));
+}
+
+/** Build an IPv6 key. Addresses (16 bytes each) and ports in network byte order. */
+static inline void
+coda_conntab_key_v6(struct coda_conntab_key *k, const uint8_t *laddr, uint16_t lport,
+		    const uint8_t *raddr, uint16_t rport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = AF_INET6;
+	k->lport = lport;
+	k->rport = rport;
+	memcpy(k->laddr, laddr, 16);
+	memcpy(k->raddr, raddr, 16);
+}
+
+/** Whether two keys (built by the helpers above) name the same connection. */
+static inline bool
+coda_conntab_key_equal(const struct coda_conntab_key *a, const struct coda_conntab_key *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
+}
+
+/** How a table is sized and seeded. */
+struct coda_conntab_conf {
+	uint32_t nb_tcb; /**< TCB indices are in [0, nb_tcb): at most that many TCB entries. */
+	uint32_t nb_tw;	 /**< TIME-WAIT indices are in [0, nb_tw): at most that many. */
+	uint64_t seed;	 /**< Hash seed: pass a random one (see "Hash" above). */
+};
+
+/** Counters of one table, written by the owner only (see coda_conntab_stats()). */
+struct coda_conntab_stats {
+	uint64_t inserts;     /**< Successful inserts. */
+	uint64_t deletes;     /**< Successful deletes. */
+	uint64_t replaces;    /**< Successful replaces. */
+	uint64_t lookups;     /**< Keys looked up by the owner (single and bulk). */
+	uint64_t hits;	      /**< ... of those, found. */
+	uint64_t enospc;      /**< Inserts refused with -ENOSPC: no room left for that type. */
+	uint64_t entries_tcb; /**< TCB entries now. */
+	uint64_t entries_tw;  /**< TIME-WAIT entries now. */
+	uint64_t max_probe;   /**< Longest probe ever placed: buckets past the home bucket. */
+	uint64_t buckets;     /**< Buckets in the index. */
+	uint64_t index_bytes; /**< Bytes of the index (buckets). */
+	uint64_t key_bytes;   /**< Bytes of the key arrays. */
+};
+
+/** A reader's position in a walk over the table (coda_conntab_iter_next()). */
+struct coda_conntab_iter {
+	uint32_t bucket; /**< Next bucket to read. */
+	uint32_t pos;	 /**< Next snapshot entry to return. */
+	uint32_t n;	 /**< Entries in the snapshot. */
+	/** Snapshot of one bucket: values ... */
+	uint32_t val[CODA_CONNTAB_BUCKET_SLOTS];
+	/** ... and their keys. */
+	struct coda_conntab_key key[CODA_CONNTAB_BUCKET_SLOTS];
+};
+
+struct coda_conntab;
+
+/**
+ * Allocate a table (aligned_alloc; transparent huge pages requested where
+ * the kernel offers them). Every page is touched here, not on the datapath.
+ *
+ * @return the table, or NULL with errno EINVAL (@p conf NULL, nb_tcb + nb_tw
+ *         0 or above CODA_CONNTAB_MAX_ENTRIES) or ENOMEM.
+ */
+struct coda_conntab *coda_conntab_create(const struct coda_conntab_conf *conf);
+
+/** Free a table. NULL is allowed. No reader may be using it. */
+void coda_conntab_free(struct coda_conntab *t);
+
+/**
+ * The table's 64-bit hash of @p k (its seed applied): the low 32 bits pick
+ * the home bucket, the top 16 the signature. Any thread.
+ */
+uint64_t coda_conntab_hash(const struct coda_conntab *t, const struct coda_conntab_key *k);
+
+/**
+ * Insert @p k with value @p value. The table keeps a copy of the key under
+ * the value's index until the entry is deleted.
+ *
+ * Errors are checked in the order listed.
+ *
+ * @return 0; -EINVAL if the index is not below nb_tcb (or nb_tw) or the
+ *         key's family is neither AF_INET nor AF_INET6; -EEXIST if @p k is
+ *         already in the table (unchanged); -ENOSPC if the table holds
+ *         nb_tcb TCB entries (for a TCB value) or nb_tw TIME-WAIT entries
+ *         (for a TIME-WAIT value), counted in coda_conntab_stats.enospc;
+ *         -EBUSY if another key holds the value's index.
+ */
+int coda_conntab_insert(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value);
+
+/**
+ * Delete @p k. Its value's index is free for another key afterwards (for
+ * the table; other threads may still hold the value, see "Reclamation" above).
+ *
+ * @param value  where to write the value the key had; may be NULL.
+ * @return 0; -ENOENT if @p k is not in the table.
+ */
+int coda_conntab_delete(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value);
+
+/**
+ * Give @p k the value @p value in place, for instance a TCB index becoming
+ * a TIME-WAIT entry index, or back on a SYN that reopens the connection.
+ * A concurrent reader finds @p k with the old value or the new one, never
+ * neither (a delete and an insert would leave a gap). The key entry moves
+ * to the new value's index; the old index is free afterwards.
+ *
+ * Errors are checked in the order listed.
+ *
+ * @param old  where to write the previous value; may be NULL.
+ * @return 0; -EINVAL if the new index is not below nb_tcb (or nb_tw);
+ *         -ENOENT if @p k is not in the table; -ENOSPC if the value changes
+ *         type and the new type is at its capacity (counted in
+ *         coda_conntab_stats.enospc); -EBUSY if another key holds the new
+ *         index. On error nothing changes.
+ */
+int coda_conntab_replace(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value,
+			 uint32_t *old);
+
+/**
+ * Look up @p k (owner only: counted in the stats, no reader protocol).
+ *
+ * @return 0 and the value in @p value; -ENOENT if @p k is not in the table.
+ */
+int coda_conntab_lookup(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value);
+
+/**
+ * Look up @p n keys (at most CODA_CONNTAB_BURST_MAX), software-pipelined
+ * (owner only). values[i] gets the value of keys[i], or CODA_CONNTAB_NONE
+ * on a miss; bit i of @p hit_mask is set on a hit (bits n..63 clear).
+ *
+ * @return the number of hits; 0 with nothing written if @p n is above
+ *         CODA_CONNTAB_BURST_MAX.
+ */
+unsigned int coda_conntab_lookup_bulk(struct coda_conntab *t,
+				      const struct coda_conntab_key *const *keys, unsigned int n,
+				      uint32_t *values, uint64_t *hit_mask);
+
+/**
+ * Look up @p k from any thread, concurrently with the owner's changes
+ * (not counted in the stats). A key in the table for the whole call is
+ * found; a key absent for the whole call is not; a key inserted or deleted
+ * meanwhile may be either. A value returned was @p k's at one instant.
+ *
+ * @return 0 and the value in @p value; -ENOENT if @p k is not in the table.
+ */
+int coda_conntab_reader_lookup(const struct coda_conntab *t, const struct coda_conntab_key *k,
+			       uint32_t *value);
+
+/** Start a walk over the table (any thread). */
+void coda_conntab_iter_init(const struct coda_conntab *t, struct coda_conntab_iter *it);
+
+/**
+ * The next entry of a walk (any thread, concurrently with the owner). Every
+ * entry in the table for the whole walk is returned exactly once; entries
+ * inserted or deleted meanwhile may or may not be. Each (key, value)
+ * returned was in the table together at one instant. No order.
+ *
+ * @return 0 with the entry in @p key and @p value; -ENOENT when the walk is over.
+ */
+int coda_conntab_iter_next(const struct coda_conntab *t, struct coda_conntab_iter *it,
+			   struct coda_conntab_key *key, uint32_t *value);
+
+/** Entries in the table (TCB and TIME-WAIT). Exact for the owner; a recent value for others. */
+uint32_t coda_conntab_count(const struct coda_conntab *t);
+
+/**
+ * Copy the table's counters into @p st. Any thread: each counter is read
+ * atomically, but not all at one instant.
+ */
+void coda_conntab_stats(const struct coda_conntab *t, struct coda_conntab_stats *st);
+
+/**
+ * Check the table's structure: every slot's signature and home bucket agree
+ * with its key's hash, every overflow count equals the entries probing past
+ * its bucket, the counts and the key arrays' in-use marks match the slots.
+ * O(capacity x probe length), owner only: for tests and debugging.
+ *
+ * @return 0 when consistent; -EFAULT when not; -ENOMEM if it could not get
+ *         its scratch memory.
+ */
+int coda_conntab_audit(const struct coda_conntab *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CODA_CONNTAB_H */
