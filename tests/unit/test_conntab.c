@@ -28,27 +28,9 @@
 #include <cmocka.h>
 
 #include "coda_conntab.h"
+#include "test_rng.h"
 
 #define NONE UINT32_MAX
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-rnd(void)
-{
-	/* splitmix64: deterministic, so a failure reproduces. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
 
 static struct coda_conntab *
 make_table(uint32_t nb_tcb, uint32_t nb_tw)
@@ -497,6 +479,27 @@ expect_lookup(struct coda_conntab *t, const struct coda_conntab_key *k, int rc, 
 	assert_int_equal(vb, rc == 0 ? want : CODA_CONNTAB_NONE);
 }
 
+/*
+ * a and b are different flows: with a in the table b is not found (nor
+ * deleted); with both, each maps to its own value; with a gone, b stays.
+ * va and vb are free TCB indices of t.
+ */
+static void
+expect_distinct(struct coda_conntab *t, const struct coda_conntab_key *a,
+		const struct coda_conntab_key *b, uint32_t va, uint32_t vb)
+{
+	assert_int_equal(coda_conntab_insert(t, a, va), 0);
+	expect_lookup(t, b, -ENOENT, 0);
+	assert_int_equal(coda_conntab_delete(t, b, NULL), -ENOENT);
+	assert_int_equal(coda_conntab_insert(t, b, vb), 0);
+	expect_lookup(t, a, 0, va);
+	expect_lookup(t, b, 0, vb);
+	assert_int_equal(coda_conntab_delete(t, a, NULL), 0);
+	expect_lookup(t, a, -ENOENT, 0);
+	expect_lookup(t, b, 0, vb);
+	assert_int_equal(coda_conntab_audit(t), 0);
+}
+
 /* Replace moves a key between TCB and TIME-WAIT indices in place. */
 static void
 test_replace(void **state)
@@ -651,15 +654,7 @@ test_ipv6_last_bit_and_families(void **state)
 	coda_conntab_key_v6(&v6, c6, htons(80), c6, htons(1234));
 	assert_memory_equal(v4.laddr, v6.laddr, 16);
 	assert_memory_equal(v4.raddr, v6.raddr, 16);
-	assert_int_equal(coda_conntab_insert(t, &v4, 10), 0);
-	expect_lookup(t, &v6, -ENOENT, 0);
-	assert_int_equal(coda_conntab_insert(t, &v6, 11), 0);
-	expect_lookup(t, &v4, 0, 10);
-	expect_lookup(t, &v6, 0, 11);
-	assert_int_equal(coda_conntab_delete(t, &v4, NULL), 0);
-	expect_lookup(t, &v4, -ENOENT, 0);
-	expect_lookup(t, &v6, 0, 11);
-	assert_int_equal(coda_conntab_audit(t), 0);
+	expect_distinct(t, &v4, &v6, 10, 11);
 	coda_conntab_free(t);
 }
 
@@ -692,16 +687,7 @@ test_signature_collision(void **state)
 	}
 	assert_int_equal(b.family, AF_INET6);
 	assert_false(coda_conntab_key_equal(&a, &b));
-	assert_int_equal(coda_conntab_insert(t, &a, 1), 0);
-	expect_lookup(t, &b, -ENOENT, 0);
-	assert_int_equal(coda_conntab_delete(t, &b, NULL), -ENOENT);
-	assert_int_equal(coda_conntab_insert(t, &b, 2), 0);
-	expect_lookup(t, &a, 0, 1);
-	expect_lookup(t, &b, 0, 2);
-	assert_int_equal(coda_conntab_delete(t, &a, NULL), 0);
-	expect_lookup(t, &a, -ENOENT, 0);
-	expect_lookup(t, &b, 0, 2);
-	assert_int_equal(coda_conntab_audit(t), 0);
+	expect_distinct(t, &a, &b, 1, 2);
 	coda_conntab_free(t);
 }
 

@@ -23,27 +23,9 @@
 #include <cmocka.h>
 
 #include "coda_wheel.h"
+#include "test_rng.h"
 
 #define NOT_ARMED UINT64_MAX
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-rnd(void)
-{
-	/* splitmix64: deterministic, so a failure reproduces. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
 
 static uint64_t
 ceil_div(uint64_t x, uint64_t g)
