@@ -105,7 +105,8 @@ struct coda_wheel_stats {
 	uint64_t cancelled; /**< coda_wheel_cancel() calls on a pending timer. */
 	uint64_t fired;     /**< Handles delivered by coda_wheel_advance(). */
 	uint64_t moved;     /**< Timers re-armed later, moved when their old slot came due. */
-	uint64_t compactions; /**< Times stale entries filled the pool and were swept. */
+	uint64_t sweeps;    /**< Slots swept of stale entries, a step at a time, as the pool ran low. */
+	uint64_t compactions; /**< Times stale entries filled the pool anyway: a full pass. */
 	uint64_t pending;   /**< Timers pending now. */
 	uint64_t pool_chunks; /**< Slot-entry chunks (16 handles each) in the pool. */
 	uint64_t pool_free; /**< ... of those, free now. */
@@ -231,8 +232,9 @@ uint32_t coda_wheel_capacity(const struct coda_wheel *w);
 
 /**
  * Check the wheel's internal structure: every slot's chunk chain ends at its
- * tail with the count it records, the bitmaps match the slots, and every
- * chunk is either in exactly one chain or on the free list. O(pool size):
+ * tail with the count it records, the bitmaps match the slots, every chunk
+ * is either in exactly one chain or on the free list, and a sweep under way
+ * has its cursors on its slot's chain. O(pool size):
  * for tests and debugging, not the datapath.
  *
  * @return 0 when consistent; -EFAULT when not (a bug, or memory overwritten).

@@ -106,6 +106,12 @@ struct coda_wheel {
 	uint64_t memo_expiry;
 	uint64_t memo_clk;
 	uint32_t memo_slot;
+	/* The incremental sweep (sweep_step()): slot, read and write cursors. */
+	uint32_t sweep_slot;	/* NIL when none is under way */
+	uint32_t sweep_next;	/* next slot to sweep, round robin */
+	uint32_t sweep_rc, sweep_wc;
+	uint16_t sweep_roff, sweep_woff;
+	uint32_t sweep_low;	/* sweep while fewer chunks than this are free */
 	/* Occupied slots per level; word CODA_WHEEL_LEVELS has bit 0 for the due slot. */
 	uint64_t occupied[CODA_WHEEL_LEVELS + 1];
 	struct coda_wheel_stats stats; /* `pending` filled from count on read */
@@ -160,6 +166,7 @@ coda_wheel_init(void *mem, size_t size, uint32_t nb_timers, uint64_t now)
 	memset(w, 0, sizeof(*w));
 	w->clk = now;
 	w->memo_clk = UINT64_MAX; /* no memo yet */
+	w->sweep_slot = NIL;
 	w->nb_timers = nb_timers;
 	w->nb_chunks = chunks_for(nb_timers);
 	p = (char *)mem + align_up(sizeof(struct coda_wheel));
@@ -175,6 +182,7 @@ coda_wheel_init(void *mem, size_t size, uint32_t nb_timers, uint64_t now)
 		w->chunk_next[c] = c + 1 < w->nb_chunks ? c + 1 : NIL;
 	w->free_chunk = 0;
 	w->nb_free = w->nb_chunks;
+	w->sweep_low = w->nb_chunks / 4;
 	for (s = 0; s <= NB_SLOTS; s++) {
 		w->slots[s].head = w->slots[s].tail = NIL;
 		w->slots[s].tail_fill = CHUNK_ENTRIES; /* empty reads as full */
@@ -313,6 +321,21 @@ prefetch_ahead(const struct coda_wheel *w, uint32_t c, bool first)
 }
 
 /*
+ * Whether an entry of h found in slot s is h's entry: h is armed for s, or
+ * h was re-armed later and s comes due no later than its new slot (its
+ * entry will move there). Anything else is stale.
+ */
+static inline bool
+entry_live(const struct coda_wheel *w, uint32_t s, uint32_t h)
+{
+	uint16_t st = w->state[h];
+
+	if (st & STATE_DEFER)
+		return slot_time(w, s) <= slot_time(w, (st & STATE_TAG) - 1u);
+	return (st & STATE_TAG) == s + 1;
+}
+
+/*
  * Rewrite every slot in place keeping, for each live timer, one entry: in
  * the slot its state names, or for a deferred timer in a slot due no later
  * than the one it names; free the chunks that empties. Run only when the
@@ -329,7 +352,6 @@ compact(struct coda_wheel *w)
 
 	for (s = 0; s <= NB_SLOTS; s++) {
 		struct wheel_slot *sl = &w->slots[s];
-		uint16_t tag = (uint16_t)(s + 1);
 		uint32_t rc = sl->head, wc = sl->head;
 		unsigned int roff = sl->head_off, woff = 0;
 
@@ -346,15 +368,8 @@ compact(struct coda_wheel *w)
 				uint16_t st = w->state[h];
 
 				/* Stale, or a second entry of a timer already kept. */
-				if ((st & STATE_EPOCH) != w->epoch || st == 0)
+				if (st == 0 || (st & STATE_EPOCH) != w->epoch || !entry_live(w, s, h))
 					continue;
-				if (st & STATE_DEFER) {
-					/* Keep an entry due no later than where it must go. */
-					if (slot_time(w, s) > slot_time(w, (st & STATE_TAG) - 1u))
-						continue;
-				} else if ((st & STATE_TAG) != tag) {
-					continue;
-				}
 				w->state[h] = (uint16_t)((st & ~STATE_EPOCH) | fresh);
 				if (woff == CHUNK_ENTRIES) {
 					wc = w->chunk_next[wc];
@@ -388,6 +403,7 @@ compact(struct coda_wheel *w)
 		sl->tail_fill = (uint16_t)woff;
 	}
 	w->epoch = fresh;
+	w->sweep_slot = NIL; /* its cursors point into chains just rewritten */
 	w->stats.compactions++;
 }
 
@@ -430,6 +446,104 @@ slot_grow(struct coda_wheel *w, uint32_t slot)
 }
 
 /*
+ * The incremental sweep: while the pool runs low, every chunk that arming
+ * takes pays for SWEEP_PER_CHUNK entries of in-place compaction, one slot
+ * after another, so that stale entries are reclaimed a little at a time
+ * instead of in one full compact(). Rate: 8 entries read per entry
+ * appended, which keeps up as long as more than one entry in 8 is stale;
+ * below that the pool cannot run out (it holds a quarter more than the
+ * timers), so compact() stays the rare fallback.
+ *
+ * A sweep of slot s reads from (rc, roff) and writes the live entries back
+ * at (wc, woff), never ahead of the read. Invariant: wc == rc, or
+ * chunk_next[wc] == rc, because each chunk the read leaves behind, other
+ * than wc, is unlinked and freed at once. So the chain stays whole at every
+ * step: between the cursors it only holds copies of entries already kept
+ * or dropped, which a drain reading them treats like any stale entry (the
+ * state word decides; a second copy of a live entry is stale once the first
+ * fired). A drain of s, or a compaction, simply abandons the sweep. Unlike
+ * compact(), the sweep does not drop duplicate entries of one timer in one
+ * slot (they look alike); compact() does.
+ */
+#define SWEEP_PER_CHUNK (8 * CHUNK_ENTRIES)
+
+static void
+sweep_step(struct coda_wheel *w, unsigned int budget)
+{
+	while (budget > 0) {
+		struct wheel_slot *sl;
+		unsigned int end;
+		uint32_t s, next;
+
+		if (w->sweep_slot == NIL) {
+			unsigned int k;
+
+			/* Next slot with entries; the due slot drains at every advance anyway. */
+			for (k = 0; k < NB_SLOTS; k++) {
+				s = w->sweep_next;
+				w->sweep_next = (s + 1) % NB_SLOTS;
+				if (w->slots[s].head != NIL)
+					break;
+			}
+			if (k == NB_SLOTS)
+				return;
+			sl = &w->slots[s];
+			w->sweep_slot = s;
+			w->sweep_rc = w->sweep_wc = sl->head;
+			w->sweep_roff = w->sweep_woff = sl->head_off;
+			budget--;
+		}
+		s = w->sweep_slot;
+		sl = &w->slots[s];
+		end = w->sweep_rc == sl->tail ? sl->tail_fill : CHUNK_ENTRIES;
+		for (; w->sweep_roff < end && budget > 0; w->sweep_roff++, budget--) {
+			uint32_t h = w->entries[(size_t)w->sweep_rc * CHUNK_ENTRIES + w->sweep_roff];
+
+			if (!entry_live(w, s, h))
+				continue;
+			if (w->sweep_woff == CHUNK_ENTRIES) {
+				w->sweep_wc = w->chunk_next[w->sweep_wc];
+				w->sweep_woff = 0;
+			}
+			w->entries[(size_t)w->sweep_wc * CHUNK_ENTRIES + w->sweep_woff++] = h;
+		}
+		if (w->sweep_roff < end)
+			return; /* out of budget: resume here */
+		if (w->sweep_rc == sl->tail) {
+			/* Read to the end: the written part is the slot now. */
+			if (w->sweep_wc == sl->head && w->sweep_woff == sl->head_off) {
+				slot_release(w, sl);
+				occupied_clear(w, s);
+			} else {
+				if (w->sweep_rc != w->sweep_wc) {
+					w->chunk_next[w->sweep_rc] = w->free_chunk;
+					w->free_chunk = w->sweep_rc;
+					w->nb_free++;
+					sl->chunks--;
+				}
+				w->chunk_next[w->sweep_wc] = NIL;
+				sl->tail = w->sweep_wc;
+				sl->tail_fill = w->sweep_woff;
+			}
+			w->sweep_slot = NIL;
+			w->stats.sweeps++;
+			continue;
+		}
+		next = w->chunk_next[w->sweep_rc];
+		if (w->sweep_rc != w->sweep_wc) {
+			/* Every entry of this chunk is kept further back, or stale: free it. */
+			w->chunk_next[w->sweep_wc] = next;
+			w->chunk_next[w->sweep_rc] = w->free_chunk;
+			w->free_chunk = w->sweep_rc;
+			w->nb_free++;
+			sl->chunks--;
+		}
+		w->sweep_rc = next;
+		w->sweep_roff = 0;
+	}
+}
+
+/*
  * Append h to a slot's FIFO and make state[h] name the slot; `old` is the
  * state h had. An empty slot reads as a full one, so the common case is one
  * test and two stores. Kept free of calls so that the compiler needs no
@@ -449,10 +563,16 @@ slot_append(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
 	w->stats.armed++;
 }
 
-/* The rare half of arming: a new chunk first (possibly a compaction). */
+/*
+ * The rare half of arming: a new chunk first, with a step of the sweep
+ * while the pool runs low (which may make room in this very slot), or a
+ * compaction if it is empty.
+ */
 static __attribute__((noinline)) int
 arm_grow(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
 {
+	if (w->nb_free < w->sweep_low)
+		sweep_step(w, SWEEP_PER_CHUNK);
 	slot_append(w, slot, h, old);
 	return 0;
 }
@@ -653,6 +773,10 @@ drain_slot(struct coda_wheel *w, uint32_t slot, uint64_t now, uint32_t *out, uns
 	uint16_t live = (uint16_t)(slot + 1) | w->epoch;
 	uint32_t c = sl->head;
 	unsigned int off = sl->head_off, n = 0, seen = 0;
+
+	/* A sweep of this slot would keep cursors into chunks we free: drop it. */
+	if (w->sweep_slot == slot)
+		w->sweep_slot = NIL;
 
 	for (;;) {
 		unsigned int end = c == sl->tail ? sl->tail_fill : CHUNK_ENTRIES;
@@ -870,5 +994,19 @@ coda_wheel_audit(const struct coda_wheel *w)
 	}
 	if (occupied_bits != 0 || free_len != w->nb_free || used + free_len != w->nb_chunks)
 		return -EFAULT;
+	if (w->sweep_slot != NIL) {
+		/* A sweep under way: its cursors on its slot's chain, write at or before read. */
+		const struct wheel_slot *sl = &w->slots[w->sweep_slot];
+
+		if (w->sweep_slot >= NB_SLOTS || sl->head == NIL)
+			return -EFAULT;
+		for (c = sl->head; c != w->sweep_wc; c = w->chunk_next[c])
+			if (c == sl->tail)
+				return -EFAULT;
+		if (c != w->sweep_rc && w->chunk_next[c] != w->sweep_rc)
+			return -EFAULT;
+		if (c == w->sweep_rc && w->sweep_woff > w->sweep_roff)
+			return -EFAULT;
+	}
 	return 0;
 }

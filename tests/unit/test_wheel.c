@@ -765,6 +765,33 @@ test_rearm_later_is_deferred(void **state)
 }
 
 /*
+ * Fill the pool with entries that look live to the incremental sweep, so
+ * that only a full compaction can reclaim them: timer h goes back and forth
+ * between a slot (tick 90112) and a later one (102400). Each move later is
+ * deferred (its entry stays), each move back appends a duplicate beside it,
+ * and h is never idle, so every duplicate still names a slot h may fire
+ * in. Stops when `free_left` chunks are free, or (free_left == 0) at the
+ * first compaction. h is left armed for the earlier slot.
+ */
+static void
+burn_pool(struct coda_wheel *w, uint32_t h, uint64_t free_left)
+{
+	struct coda_wheel_stats st;
+	unsigned int cycles = 0;
+
+	assert_int_equal(coda_wheel_arm(w, h, 90000), 0);
+	for (;;) {
+		coda_wheel_stats(w, &st);
+		if (free_left > 0 ? st.pool_free == free_left : st.compactions > 0)
+			break;
+		assert_int_equal(coda_wheel_arm(w, h, 100000), 0);
+		assert_int_equal(coda_wheel_arm(w, h, 90000), 0);
+		assert_true(++cycles < 1000000);
+	}
+	assert_true(cycles > 16);
+}
+
+/*
  * Deferred timers whose old slot comes due when the pool runs out while
  * moving them: the drain stops before the move it cannot make, the next
  * advance compacts and goes on, and each timer still fires at its new time.
@@ -776,23 +803,14 @@ test_deferred_move_with_empty_pool(void **state)
 	struct coda_wheel_stats st;
 	uint32_t out[8];
 	uint64_t compactions;
-	unsigned int burnt = 0;
 
 	(void)state;
 	assert_int_equal(coda_wheel_arm(w, 0, 10), 0);
 	assert_int_equal(coda_wheel_arm(w, 0, 40), 0); /* deferred to an empty slot */
 	assert_int_equal(coda_wheel_arm(w, 2, 10), 0);
 	assert_int_equal(coda_wheel_arm(w, 2, 41), 0); /* and another */
-	/* Burn the pool down to one chunk with cancelled entries in a far slot. */
-	for (;;) {
-		coda_wheel_stats(w, &st);
-		if (st.pool_free == 1)
-			break;
-		assert_int_equal(coda_wheel_arm(w, 1, 100000), 0);
-		assert_int_equal(coda_wheel_cancel(w, 1), 0);
-		burnt++;
-	}
-	assert_true(burnt > 16);
+	burn_pool(w, 1, 1);
+	coda_wheel_stats(w, &st);
 	compactions = st.compactions;
 	assert_int_equal(compactions, 0);
 
@@ -813,6 +831,8 @@ test_deferred_move_with_empty_pool(void **state)
 	assert_int_equal(out[0], 0);
 	assert_int_equal(advance_all(w, 41, out, 8), 1);
 	assert_int_equal(out[0], 2);
+	assert_int_equal(coda_wheel_cancel(w, 1), 0);
+	assert_int_equal(advance_all(w, 200000, out, 8), 0);
 	assert_drained(w);
 	coda_wheel_free(w);
 }
@@ -826,7 +846,6 @@ static void
 test_compaction_keeps_the_right_deferred_entry(void **state)
 {
 	struct coda_wheel *w = coda_wheel_create(8, 60);
-	struct coda_wheel_stats st;
 	uint32_t out[8];
 
 	(void)state;
@@ -835,15 +854,107 @@ test_compaction_keeps_the_right_deferred_entry(void **state)
 	assert_int_equal(coda_wheel_cancel(w, 0), 0); /* stale entry, time 69 */
 	assert_int_equal(coda_wheel_arm(w, 0, 62), 0); /* its entry, time 62 */
 	assert_int_equal(coda_wheel_arm(w, 0, 65), 0); /* deferred to time 65 */
-	do {
-		assert_int_equal(coda_wheel_arm(w, 1, 100000), 0);
-		assert_int_equal(coda_wheel_cancel(w, 1), 0);
-		coda_wheel_stats(w, &st);
-	} while (st.compactions == 0);
+	burn_pool(w, 1, 0);
+	assert_int_equal(coda_wheel_cancel(w, 1), 0);
 	assert_int_equal(advance_all(w, 64, out, 8), 0);
 	assert_int_equal(advance_all(w, 65, out, 8), 1);
 	assert_int_equal(out[0], 0);
 	assert_int_equal(advance_all(w, 200000, out, 8), 0);
+	assert_drained(w);
+	coda_wheel_free(w);
+}
+
+/*
+ * Timers cancelled and re-armed into a new far slot, round after round: the
+ * stale entries they leave would fill the pool twice over, and the
+ * incremental sweep reclaims them as arming goes, with no full compaction.
+ * Every timer still fires once, at its last expiry.
+ */
+static void
+test_sweep_reclaims_without_compaction(void **state)
+{
+	enum { N = 20000, ROUNDS = 20 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	struct coda_wheel_stats st;
+	uint32_t out[256];
+	unsigned int i, r, n, fired = 0;
+	uint64_t now, e = 0;
+
+	(void)state;
+	for (r = 0; r < ROUNDS; r++) {
+		/* Level 5 (granularity 32768), a new slot each round. */
+		e = 327680 + (uint64_t)r * 32768;
+		for (i = 0; i < N; i++) {
+			if (r > 0)
+				assert_int_equal(coda_wheel_cancel(w, i), 0);
+			assert_int_equal(coda_wheel_arm(w, i, e), 0);
+		}
+		assert_int_equal(coda_wheel_audit(w), 0);
+	}
+	coda_wheel_stats(w, &st);
+	assert_true(st.sweeps > 0);
+	assert_int_equal(st.compactions, 0);
+	for (now = 0; now < e && fired == 0; now += 4096)
+		while ((n = coda_wheel_advance(w, now, out, 256)) > 0 || coda_wheel_due(w, now))
+			fired += n;
+	assert_int_equal(fired, 0);
+	while ((n = coda_wheel_advance(w, e, out, 256)) > 0 || coda_wheel_due(w, e))
+		fired += n;
+	assert_int_equal(fired, N);
+	assert_drained(w);
+	coda_wheel_free(w);
+}
+
+/*
+ * A slot drained while a sweep is half-way through it: the drain frees the
+ * chunks under the sweep's cursors, so the sweep must let go of the slot,
+ * and later sweep steps must not touch it.
+ */
+static void
+test_drain_during_sweep(void **state)
+{
+	enum { N = 4000, BURN = N - 1 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	struct coda_wheel_stats st;
+	uint32_t out[256];
+	unsigned int i, n, fired = 0;
+
+	(void)state;
+	/* Slot time 3008 (level 2): 3000 live timers, which a sweep keeps. */
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 3000), 0);
+	/*
+	 * Below the sweep's watermark, with entries it cannot reclaim: the
+	 * last eight chunks taken each ran a sweep step, all on slot 3008.
+	 */
+	coda_wheel_stats(w, &st);
+	burn_pool(w, BURN, st.pool_chunks / 4 - 8);
+	/* One new chunk: one sweep step, which starts on slot 3008 (the lowest). */
+	for (i = 3000; i < 3016; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 5000), 0);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.sweeps, 0); /* 9 x 128 entries of 3000: not done */
+	/* Drain that slot under the sweep. */
+	while ((n = coda_wheel_advance(w, 3008, out, 256)) > 0 || coda_wheel_due(w, 3008)) {
+		for (i = 0; i < n; i++)
+			assert_true(out[i] < 3000);
+		fired += n;
+	}
+	assert_int_equal(fired, 3000);
+	assert_int_equal(coda_wheel_audit(w), 0);
+	/* More chunks, more sweep steps: none may go back to the drained slot. */
+	for (i = 3016; i < 3600; i++) {
+		assert_int_equal(coda_wheel_arm(w, i, 6000 + i), 0);
+		if (i % 16 == 0)
+			assert_int_equal(coda_wheel_audit(w), 0);
+	}
+	assert_int_equal(coda_wheel_cancel(w, BURN), 0);
+	while ((n = coda_wheel_advance(w, 200000, out, 256)) > 0 || coda_wheel_due(w, 200000))
+		for (i = 0; i < n; i++) {
+			assert_true(out[i] >= 3000 && out[i] < 3600);
+			fired++;
+		}
+	assert_int_equal(fired, 3000 + 600);
 	assert_drained(w);
 	coda_wheel_free(w);
 }
@@ -923,6 +1034,8 @@ main(void)
 		cmocka_unit_test(test_rearm_later_is_deferred),
 		cmocka_unit_test(test_deferred_move_with_empty_pool),
 		cmocka_unit_test(test_compaction_keeps_the_right_deferred_entry),
+		cmocka_unit_test(test_sweep_reclaims_without_compaction),
+		cmocka_unit_test(test_drain_during_sweep),
 		cmocka_unit_test(test_compaction_under_rearm_churn),
 		cmocka_unit_test(test_ten_million_pending),
 	};
