@@ -43,19 +43,19 @@
  * delay accepted is CODA_WHEEL_MAX_DELAY (about 12.2 days at 1 ms per tick).
  *
  * Storage: slot arrays of 32-bit handles with lazy cancel. Each timer has
- * one 16-bit state word (idle, or the slot it is armed in); each slot is a
+ * one 16-bit state word (idle, or the slot it is armed for); each slot is a
  * FIFO of handles in 64-byte chunks from a pool preallocated for all timers
  * plus a quarter more. Cancel clears the state word and leaves a stale entry
- * that is skipped later; a slot whose last live timer goes releases all its
- * chunks at once. Memory is 2 + 1.25 x (4 + 4/16) = 7.3 bytes per timer plus
- * about 40 KiB per wheel, whether or not the timers are pending. Should
- * stale entries fill the pool (a workload that keeps re-arming far timers
- * into new slots), the wheel compacts every slot in place, in time linear in
- * the entries held (counted in coda_wheel_stats.compactions). See
- * docs/wheel.md for the measured comparison with an intrusive doubly-linked
- * list that led to this layout.
+ * that is skipped later. Re-arming later only rewrites the state word; the
+ * entry moves when its old slot comes due. Memory is 2 + 1.25 x (4 + 4/16)
+ * = 7.3 bytes per timer plus about 48 KiB per wheel, whether or not the
+ * timers are pending. While the pool runs low, arming sweeps stale entries
+ * out a step at a time (coda_wheel_stats.sweeps); only if it runs out anyway
+ * does one call compact every slot in a full pass
+ * (coda_wheel_stats.compactions). See docs/wheel.md for the measured
+ * comparison with an intrusive doubly-linked list that led to this layout.
  *
- * Cost: arm, re-arm and cancel are O(1) (amortized, counting compaction).
+ * Cost: arm, re-arm and cancel are O(1) (amortized, counting the sweep).
  * coda_wheel_advance() delivers at most `max` expired handles per call and
  * examines at most 4 x max + 64 slot entries, so a million timers expiring
  * on the same tick cannot stall a datapath loop; the rest are delivered by

@@ -31,11 +31,10 @@
  * (docs/wheel.md has the numbers).
  *
  * Stale entries die when their slot is drained: each costs one skipped
- * read then. Should they exhaust the pool first (a workload that cancels,
- * or pulls earlier, many far timers), the wheel compacts every slot in
- * place, in one pass that frees at least a fifth of the pool; compactions
- * are counted in the stats. (Known debt: that pass is not incremental, see
- * docs/wheel.md.)
+ * read then. While the pool runs low, arming also sweeps them out a step at
+ * a time (sweep_step()); should the pool run out all the same (duplicates of
+ * one timer in one slot, which only a full pass can tell apart), one call
+ * compacts every slot (compact()). Both are counted in the stats.
  *
  * The wheel's clock `clk` is the next tick to process: every slot whose time
  * is before clk has been drained. Within tick clk levels are drained in
