@@ -960,6 +960,57 @@ test_drain_during_sweep(void **state)
 }
 
 /*
+ * The burst calls do what the single calls do, one by one, and count what
+ * they did: bad handles and expiries out of reach are skipped and leave
+ * their timer unchanged. Prefetching changes nothing.
+ */
+static void
+test_bursts_equal_single_calls(void **state)
+{
+	enum { N = 1000, B = 64 };
+	struct coda_wheel *a = coda_wheel_create(N, 0);
+	struct coda_wheel *b = coda_wheel_create(N, 0);
+	uint32_t h[B], out_a[N], out_b[N];
+	uint64_t e[B], now;
+	unsigned int i, r, ok, na, nb;
+
+	(void)state;
+	for (r = 0; r < 200; r++) {
+		unsigned int n = (unsigned int)rnd_below(B + 1);
+
+		for (i = 0, ok = 0; i < n; i++) {
+			h[i] = (uint32_t)rnd_below(N + N / 50); /* a few out of range */
+			e[i] = rnd_below(50) == 0 ? 2 * CODA_WHEEL_MAX_DELAY : 1 + rnd_below(200000);
+			coda_wheel_prefetch(a, h[i]);
+			ok += coda_wheel_arm(a, h[i], e[i]) == 0;
+		}
+		assert_int_equal(coda_wheel_arm_burst(b, h, e, n), ok);
+		n = (unsigned int)rnd_below(B / 4 + 1);
+		for (i = 0, ok = 0; i < n; i++) {
+			h[i] = (uint32_t)rnd_below(N + N / 50);
+			ok += coda_wheel_cancel(a, h[i]) == 0;
+		}
+		assert_int_equal(coda_wheel_cancel_burst(b, h, n), ok);
+		assert_int_equal(coda_wheel_count(a), coda_wheel_count(b));
+		for (i = 0; i < N; i++)
+			assert_int_equal(coda_wheel_pending(a, i), coda_wheel_pending(b, i));
+	}
+	/* Same timers fire at the same ticks. */
+	for (now = 1; now <= 200000 + 4096; now += 97) {
+		na = advance_all(a, now, out_a, N);
+		nb = advance_all(b, now, out_b, N);
+		assert_int_equal(na, nb);
+		for (i = 0; i < na; i++)
+			assert_int_equal(out_a[i], out_b[i]);
+	}
+	assert_int_equal(coda_wheel_arm_burst(a, h, e, 0), 0);
+	assert_drained(a);
+	assert_drained(b);
+	coda_wheel_free(a);
+	coda_wheel_free(b);
+}
+
+/*
  * Ten million pending timers: all armed, a third cancelled, the rest fire
  * exactly once each, none early, none left behind.
  */
@@ -1036,6 +1087,7 @@ main(void)
 		cmocka_unit_test(test_compaction_keeps_the_right_deferred_entry),
 		cmocka_unit_test(test_sweep_reclaims_without_compaction),
 		cmocka_unit_test(test_drain_during_sweep),
+		cmocka_unit_test(test_bursts_equal_single_calls),
 		cmocka_unit_test(test_compaction_under_rearm_churn),
 		cmocka_unit_test(test_ten_million_pending),
 	};
