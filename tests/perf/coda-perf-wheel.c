@@ -46,7 +46,14 @@
  *                          are: expiry alone. rte_timer's timers are armed
  *                          once in its phase 5 already, so its figure
  *                          serves as the baseline of both.
- *   6. memory              bytes per pending timer (not timed; better=lower)
+ *   6. arm from empty      on a re-initialised wheel, arm all N in order A
+ *      in bursts           with 60000 ms, ARM_BURST (32) at a time: the
+ *                          wheel's burst call where it has one (coda_wheel:
+ *                          coda_wheel_arm_burst(), which prefetches the
+ *                          state words a few timers ahead), else its single
+ *                          arm in a loop (the prototypes, and rte_timer from
+ *                          idle, which has no burst call)
+ *   7. memory              bytes per pending timer (not timed; better=lower)
  *
  * The wheels run under a virtual clock of 1 tick per ms, at tick 0 during
  * phases 1-4. rte_timer reads the TSC itself (rte_get_timer_cycles()), so
@@ -128,6 +135,8 @@
 #define MAX_SIZES 8
 #define MAX_REPEAT 15
 #define BATCH 256
+/* Phase 6: timers armed per burst call. */
+#define ARM_BURST 32
 #define SAME_DELAY_MS 60000u
 #define MAX_DELAY_MS 120000u
 #define SELF_CHECK_TIMERS 4096u
@@ -140,6 +149,7 @@ enum op {
 	OP_REARM,
 	OP_EXPIRE,
 	OP_EXPIRE_FRESH,
+	OP_ARM_BURST,
 	OP_MEMORY,
 	NB_OP,
 };
@@ -151,6 +161,7 @@ static const char *const op_metric[NB_OP] = {
 	[OP_REARM] = "re-arm pending, random delay",
 	[OP_EXPIRE] = "expire, per fired timer",
 	[OP_EXPIRE_FRESH] = "expire, timers armed once",
+	[OP_ARM_BURST] = "arm, same delay 60 s, from empty, bursts of 32",
 	[OP_MEMORY] = "memory per pending timer",
 };
 
@@ -161,6 +172,7 @@ static const char *const op_unit[NB_OP] = {
 	[OP_REARM] = "ns/op",
 	[OP_EXPIRE] = "ns/timer",
 	[OP_EXPIRE_FRESH] = "ns/timer",
+	[OP_ARM_BURST] = "ns/op",
 	[OP_MEMORY] = "B/timer",
 };
 
@@ -188,6 +200,7 @@ struct workload {
 	uint32_t *d_arm;        /* ms, 1 .. MAX_DELAY_MS, by position */
 	uint32_t *d_rearm;
 	uint32_t *d_expire;
+	uint64_t same_expiry[ARM_BURST]; /* SAME_DELAY_MS, for burst calls */
 	uint32_t buf[BATCH];
 };
 
@@ -204,6 +217,9 @@ struct wheel_ops {
 	uint64_t (*clock)(const void *w);
 	uint32_t (*count)(const void *w);
 	uint64_t (*compactions)(const void *w); /* NULL where there is none */
+	/* Arm n timers at once; NULL: the benchmark calls arm() n times. */
+	unsigned int (*arm_burst)(void *w, const uint32_t *h, const uint64_t *expiry,
+				  unsigned int n);
 };
 
 /* coda_wheel */
@@ -270,8 +286,15 @@ coda_compactions(const void *w)
 	return st.compactions;
 }
 
+static unsigned int
+coda_arm_burst(void *w, const uint32_t *h, const uint64_t *expiry, unsigned int n)
+{
+	return coda_wheel_arm_burst(w, h, expiry, n);
+}
+
 static const struct wheel_ops coda_ops = {
 	.name = "coda_wheel",
+	.arm_burst = coda_arm_burst,
 	.memsize = coda_memsize,
 	.init = coda_init,
 	.arm = coda_arm,
@@ -693,7 +716,7 @@ expire_all(const struct wheel_ops *ops, void *w, struct workload *wl, uint64_t l
 }
 
 /*
- * One repeat of phases 1-5 on a wheel, into ns[]. Inlined into one function
+ * One repeat of phases 1-6 on a wheel, into ns[]. Inlined into one function
  * per wheel so that the calls through ops become direct calls.
  */
 static inline __attribute__((always_inline)) int
@@ -777,9 +800,34 @@ wheel_repeat(const struct wheel_ops *ops, void *mem, size_t size, struct workloa
 	t0 = bench_now_ns();
 	expire_all(ops, w, wl, limit, &fired, &sum);
 	PHASE_END(OP_EXPIRE_FRESH, n);
-#undef PHASE_END
 	if (fired != n || sum != want_sum || ops->count(w) != 0)
 		return fail(ops->name, "fresh expire: %" PRIu64 " fired of %u", fired, n);
+
+	/*
+	 * 6. Arm all N with the same delay on a fresh wheel (untimed init), in
+	 * bursts of ARM_BURST as a datapath that collects its timer work over
+	 * an rx burst would: the wheel's burst call where it has one, else
+	 * its single arm in a loop.
+	 */
+	w = ops->init(mem, size, n, 0);
+	if (w == NULL)
+		return fail(ops->name, "re-init(%u) failed", n);
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i += ARM_BURST) {
+		unsigned int k = n - i < ARM_BURST ? n - i : ARM_BURST, j;
+
+		if (ops->arm_burst != NULL) {
+			errs += k - ops->arm_burst(w, &wl->arm_order[i], wl->same_expiry, k);
+		} else {
+			for (j = 0; j < k; j++)
+				errs += ops->arm(w, wl->arm_order[i + j], SAME_DELAY_MS) != 0;
+		}
+	}
+	PHASE_END(OP_ARM_BURST, n);
+#undef PHASE_END
+	if (errs != 0 || ops->count(w) != n)
+		return fail(ops->name, "arm in bursts: %u errors, %u pending of %u", errs,
+			    ops->count(w), n);
 	return 0;
 }
 
@@ -890,6 +938,18 @@ run_rte(struct rte_timer *tims, struct workload *wl, double ns[NB_OP])
 		errs += rte_timer_pending(&tims[i]) != 0;
 	if (errs != 0)
 		return fail("rte_timer", "expire: %u timers still pending", errs);
+
+	/* 6. From idle, arm all with the same delay: no burst call, so one by one. */
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i++)
+		errs += rte_timer_reset(&tims[wl->arm_order[i]], SAME_DELAY_MS * per_ms, SINGLE,
+					lcore, on_timer, &fc) != 0;
+	ns[OP_ARM_BURST] = (double)(bench_now_ns() - t0) / n;
+	/* Untimed: back to idle for the next repeat. */
+	for (i = 0; i < n; i++)
+		errs += rte_timer_stop(&tims[i]) != 0;
+	if (errs != 0)
+		return fail("rte_timer", "arm from idle: %u errors", errs);
 	return 0;
 }
 
@@ -933,6 +993,8 @@ workload_make(struct workload *wl, uint32_t n, struct bench_rng *rng)
 		wl->d_rearm[i] = 1 + bench_rng_below(rng, MAX_DELAY_MS);
 		wl->d_expire[i] = 1 + bench_rng_below(rng, MAX_DELAY_MS);
 	}
+	for (i = 0; i < ARM_BURST; i++)
+		wl->same_expiry[i] = SAME_DELAY_MS;
 	return 0;
 }
 
