@@ -1,0 +1,885 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * coda-perf-conntab: coda_conntab beside DPDK's rte_hash, in one run.
+ *
+ *   coda-perf-conntab [EAL args] -- [--sizes 1000000,10000000] [--load 0.85]
+ *                     [--repeat 3] [--burst 32] [--json FILE] [--seed S] [--ipv6]
+ *
+ * A benchmark, not a test (STYLE.md): it prints figures and ratios and
+ * asserts no timing goal. It does check correctness as it goes (every
+ * insert succeeds, every hit returns its value, every miss misses, every
+ * delete finds its key, the counts match) and exits non-zero when something
+ * is wrong, because a figure from a broken run means nothing.
+ *
+ * Implementations, measured in the same process on the same keys:
+ *   coda_conntab  lib/conntab (the subject), capacity nb_tcb = N, nb_tw = 0:
+ *                 1.2 slots per entry of capacity, so N entries fill the
+ *                 index to about 83%.
+ *   rte_hash      DPDK's cuckoo hash in its best configuration for this use:
+ *                 key_len 40 (struct coda_conntab_key), hash_func
+ *                 rte_hash_crc (SSE4.2 CRC32, seeded through
+ *                 hash_func_init_val), extra_flag RW_CONCURRENCY_LF |
+ *                 EXT_TABLE (lock-free readers like coda_conntab's; the
+ *                 extendable buckets make every insert up to `entries`
+ *                 succeed), entries = N / --load (rte_hash rounds its
+ *                 buckets up to a power of two), SOCKET_ID_ANY; values
+ *                 stored as the data pointer (rte_hash_add_key_data).
+ *
+ * Keys: 2N distinct IPv4 4-tuples, both addresses in 198.18.0.0/15, ports
+ * random: key i takes its bits from a bijective 64-bit mix of (i + a
+ * seeded offset), so distinct i give distinct keys by construction (with
+ * --ipv6: IPv6 4-tuples in 2001:db8::/32, the same way; both tables hash
+ * and compare all 40 bytes whatever the family, so expect the same). Keys
+ * 0 .. N-1 are inserted with value i (the TCB index); keys N .. 2N-1 are
+ * never inserted (the misses).
+ *
+ * Each timed phase reads its keys from a stream array already laid out in
+ * the phase's order (built untimed from a fresh Fisher-Yates permutation of
+ * the keys, one per phase and repeat), as packets would arrive: the stream
+ * is read sequentially, the table is accessed at random. Both
+ * implementations run each phase on the same stream, one after the other.
+ * Phases of one repeat, each reporting wall time (CLOCK_MONOTONIC) / keys:
+ *
+ *   1. insert      N keys into the empty table, value = the key's index
+ *                  (coda_conntab_insert; rte_hash_add_key_data)
+ *   2. burst hits  all N keys in bursts of --burst
+ *                  (coda_conntab_lookup_bulk; rte_hash_lookup_bulk_data),
+ *                  every value checked; also reported as Mkeys/s
+ *   3. burst miss  N keys never inserted, same bursts, every one must miss
+ *   4. single hit  all N keys one call each (coda_conntab_lookup;
+ *                  rte_hash_lookup_data), every value checked
+ *   5. delete      all N keys (coda_conntab_delete; rte_hash_del_key plus
+ *                  rte_hash_free_key_with_position, which RW_CONCURRENCY_LF
+ *                  requires to recycle the key slot: its caller pays it
+ *                  after a grace period, coda_conntab frees at once)
+ *
+ * The reported figure is the median of --repeat repeats. Each table is
+ * created once per size and emptied by phase 5, so every repeat starts
+ * from an empty table that has been used before.
+ *
+ * Memory, not timed (better = lower):
+ *   6. index bytes per entry, keys excluded: coda_conntab's stats
+ *      index_bytes / N (the buckets; its 40-byte key array is left out).
+ *      rte_hash has no memsize call in 22.11: its figure is the bytes the
+ *      EAL heap allocated for it (rte_malloc_get_socket_stats, summed over
+ *      sockets, delta around rte_hash_create) minus 40 bytes per key slot
+ *      (entries + 1 slots, the key bytes of its key store), over N. What is
+ *      left is its buckets, extendable buckets, rings and the 8-byte data
+ *      pointer of each key slot.
+ *   7. resident memory, all in: the growth of the process's resident set
+ *      (/proc/self/statm) from before creating the table to after
+ *      inserting N keys (the first repeat's phase 1), in MB (10^6 bytes),
+ *      keys included for both. rte_hash is created only after
+ *      coda_conntab's first fill, so neither figure holds the other. The
+ *      EAL's memory is untouched until used (--no-huge: anonymous memory;
+ *      the EAL's malloc does not write what it hands out), and each size's
+ *      rte_hash is kept until the end, so no rte_hash reuses pages another
+ *      one touched. coda_conntab touches its whole allocation at creation.
+ *
+ * Fairness: coda_conntab allocates with aligned_alloc and asks for
+ * transparent huge pages (MADV_HUGEPAGE). Under --no-huge the EAL's memory
+ * is plain anonymous memory on 4 KiB pages, so this program asks for
+ * transparent huge pages on every EAL memory segment list too, before any
+ * table exists; with real hugepages (enough for the sizes) nothing is
+ * needed. Every operation is a real call into another translation unit or
+ * DPDK's library. Both sides do the same work per key around the call: take
+ * the next key from the stream and compare the value with the expected one.
+ *
+ * Before measuring, coda_conntab runs a self-check of some 20000 random
+ * operations (insert, delete, replace, single and bulk lookup) against a
+ * trivial model, with coda_conntab_audit() at the end.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+/*
+ * rte_hash.h pulls in rte_ring_elem_pvt.h, which tests GCC_VERSION with #if
+ * where only gcc defines it: clang's -Wundef (this project's warnings) fails
+ * on DPDK 22.11's header, not on this file.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wundef"
+#include <rte_hash.h>
+#pragma GCC diagnostic pop
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include "bench.h"
+#include "coda_conntab.h"
+
+#ifndef BENCH_BUILD_INFO
+#define BENCH_BUILD_INFO "unknown build"
+#endif
+
+#define PROG "coda-perf-conntab"
+#define MAX_SIZES 8
+#define MAX_REPEAT 15
+#define KEY_LEN ((uint32_t)sizeof(struct coda_conntab_key))
+#define SELF_CHECK_KEYS 1024u
+#define SELF_CHECK_OPS 20000u
+#define MB 1e6
+
+enum op {
+	OP_INSERT,
+	OP_BURST_HIT,
+	OP_BURST_HIT_RATE,
+	OP_BURST_MISS,
+	OP_SINGLE_HIT,
+	OP_DELETE,
+	OP_INDEX_BYTES,
+	OP_RESIDENT,
+	NB_OP,
+};
+
+/* The timed phases come first; OP_BURST_HIT_RATE is derived from OP_BURST_HIT. */
+#define NB_TIMED (OP_DELETE + 1)
+
+static const char *const op_metric[NB_OP] = {
+	[OP_INSERT] = "insert into empty table",
+	[OP_BURST_HIT] = "burst lookup, hits",
+	[OP_BURST_HIT_RATE] = "burst lookup, hits, rate",
+	[OP_BURST_MISS] = "burst lookup, misses",
+	[OP_SINGLE_HIT] = "single lookup, hits",
+	[OP_DELETE] = "delete all",
+	[OP_INDEX_BYTES] = "index bytes per entry, 40-B keys excluded",
+	[OP_RESIDENT] = "resident memory, all in (RSS delta)",
+};
+
+static const char *const op_unit[NB_OP] = {
+	[OP_INSERT] = "ns/op",
+	[OP_BURST_HIT] = "ns/key",
+	[OP_BURST_HIT_RATE] = "Mkeys/s",
+	[OP_BURST_MISS] = "ns/key",
+	[OP_SINGLE_HIT] = "ns/op",
+	[OP_DELETE] = "ns/op",
+	[OP_INDEX_BYTES] = "B/entry",
+	[OP_RESIDENT] = "MB",
+};
+
+enum impl {
+	IMPL_CODA,
+	IMPL_RTE,
+	NB_IMPL,
+};
+
+static const char *const impl_name[NB_IMPL] = {
+	[IMPL_CODA] = "coda_conntab",
+	[IMPL_RTE] = "rte_hash",
+};
+
+struct options {
+	uint32_t sizes[MAX_SIZES];
+	unsigned int nb_sizes;
+	double load;
+	unsigned int repeat;
+	unsigned int burst;
+	const char *json;
+	uint64_t seed;
+	bool ipv6;
+};
+
+/* The keys of one size and the stream of one phase, shared by both sides. */
+struct workload {
+	uint32_t n;
+	struct coda_conntab_key *keys; /* 2N: hits 0 .. N-1, misses N .. 2N-1 */
+	struct coda_conntab_key *stream; /* N keys in the phase's order */
+	uint32_t *want;			 /* the value expected for stream[j] */
+	uint32_t *perm;
+};
+
+/* The rte_hash tables, kept until the end (see "resident memory" above). */
+static struct rte_hash *rte_tables[MAX_SIZES];
+
+static int
+fail(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+fail(const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": %s: ", who);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* Resident set size in bytes (second field of /proc/self/statm). */
+static uint64_t
+rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Bytes allocated from the EAL heaps, all sockets. */
+static uint64_t
+eal_heap_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+	unsigned int i;
+	uint64_t sum = 0;
+
+	for (i = 0; i < rte_socket_count(); i++)
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
+			sum += st.heap_allocsz_bytes;
+	return sum;
+}
+
+static int
+madvise_msl(const struct rte_memseg_list *msl, void *arg)
+{
+	unsigned int *count = arg;
+
+	if (msl->external || msl->base_va == NULL || msl->len == 0)
+		return 0;
+#ifdef MADV_HUGEPAGE
+	if (madvise(msl->base_va, msl->len, MADV_HUGEPAGE) == 0)
+		(*count)++;
+#endif
+	return 0;
+}
+
+/* The splitmix64 finaliser: a bijection of 64-bit words. */
+static uint64_t
+mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/*
+ * Key i: 64 bits of mix64(offset + i), distinct for distinct i, spread over
+ * 17 host bits of each address in 198.18.0.0/15, 16 bits of the remote port
+ * and 14 of the local port (its top 2 bits are random, which keeps keys
+ * distinct).
+ */
+static void
+make_key(struct coda_conntab_key *k, uint64_t offset, uint64_t i, struct bench_rng *rng)
+{
+	uint64_t x = mix64(offset + i);
+	uint64_t y = bench_rng_next(rng);
+	uint32_t base = UINT32_C(198) << 24 | UINT32_C(18) << 16;
+	uint32_t la = base | (uint32_t)(x & 0x1ffff);
+	uint32_t ra = base | (uint32_t)((x >> 17) & 0x1ffff);
+	uint16_t rp = (uint16_t)(x >> 34);
+	uint16_t lp = (uint16_t)(((x >> 50) & 0x3fff) | ((y >> 62) << 14));
+
+	coda_conntab_key_v4(k, htonl(la), htons(lp), htonl(ra), htons(rp));
+}
+
+/*
+ * IPv6 key i (--ipv6): both addresses in 2001:db8::/32, the remote one's
+ * low 64 bits mix64(offset + i) (distinct), the rest and the ports random.
+ */
+static void
+make_key_v6(struct coda_conntab_key *k, uint64_t offset, uint64_t i, struct bench_rng *rng)
+{
+	uint8_t la[16] = {0x20, 0x01, 0x0d, 0xb8}, ra[16] = {0x20, 0x01, 0x0d, 0xb8};
+	uint64_t x = mix64(offset + i), y = bench_rng_next(rng), z = bench_rng_next(rng);
+	uint32_t lp = (uint32_t)z, rp = (uint32_t)(z >> 16), r32 = (uint32_t)(z >> 32);
+
+	memcpy(la + 4, &r32, 4);
+	memcpy(la + 8, &y, 8);
+	memcpy(ra + 4, &r32, 4);
+	memcpy(ra + 8, &x, 8);
+	coda_conntab_key_v6(k, la, (uint16_t)lp, ra, (uint16_t)rp);
+}
+
+static void
+workload_free(struct workload *wl)
+{
+	bench_free(wl->keys);
+	bench_free(wl->stream);
+	bench_free(wl->want);
+	bench_free(wl->perm);
+	memset(wl, 0, sizeof(*wl));
+}
+
+static int
+workload_make(struct workload *wl, uint32_t n, bool ipv6, struct bench_rng *rng)
+{
+	uint64_t offset = bench_rng_next(rng);
+	uint64_t i;
+
+	memset(wl, 0, sizeof(*wl));
+	wl->n = n;
+	wl->keys = bench_alloc_prefault(2 * (size_t)n * sizeof(*wl->keys));
+	wl->stream = bench_alloc_prefault((size_t)n * sizeof(*wl->stream));
+	wl->want = bench_alloc_prefault((size_t)n * sizeof(*wl->want));
+	wl->perm = bench_alloc_prefault((size_t)n * sizeof(*wl->perm));
+	if (wl->keys == NULL || wl->stream == NULL || wl->want == NULL || wl->perm == NULL) {
+		workload_free(wl);
+		return fail("workload", "cannot allocate the keys for N=%u", n);
+	}
+	for (i = 0; i < 2 * (uint64_t)n; i++)
+		(ipv6 ? make_key_v6 : make_key)(&wl->keys[i], offset, i, rng);
+	return 0;
+}
+
+/* Lay out the stream: keys first + perm[j] in a fresh random order. */
+static void
+stream_make(struct workload *wl, uint32_t first, struct bench_rng *rng)
+{
+	uint32_t j;
+
+	bench_permutation_u32(wl->perm, wl->n, rng);
+	for (j = 0; j < wl->n; j++) {
+		wl->stream[j] = wl->keys[first + wl->perm[j]];
+		wl->want[j] = wl->perm[j];
+	}
+}
+
+/* One timed phase of one implementation over the current stream; ns per key. */
+static int
+run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsigned int burst,
+	  double *ns)
+{
+	const struct coda_conntab_key *kp[RTE_HASH_LOOKUP_BULK_MAX];
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint32_t vals[RTE_HASH_LOOKUP_BULK_MAX];
+	struct coda_conntab *ct = table;
+	struct rte_hash *rh = table;
+	uint32_t n = wl->n, j, bad = 0, hits = 0;
+	uint64_t t0, t1, mask;
+	unsigned int b, m;
+	int rc;
+
+	t0 = bench_now_ns();
+	switch (op) {
+	case OP_INSERT:
+		if (im == IMPL_CODA) {
+			for (j = 0; j < n; j++)
+				bad += coda_conntab_insert(ct, &wl->stream[j],
+							   CODA_CONNTAB_VALUE_TCB(wl->want[j])) != 0;
+		} else {
+			for (j = 0; j < n; j++)
+				bad += rte_hash_add_key_data(rh, &wl->stream[j],
+							     (void *)(uintptr_t)wl->want[j]) != 0;
+		}
+		break;
+	case OP_BURST_HIT:
+	case OP_BURST_MISS:
+		for (j = 0; j < n; j += m) {
+			m = n - j < burst ? n - j : burst;
+			for (b = 0; b < m; b++)
+				kp[b] = &wl->stream[j + b];
+			if (im == IMPL_CODA) {
+				hits += coda_conntab_lookup_bulk(ct, kp, m, vals, &mask);
+				if (op == OP_BURST_HIT)
+					for (b = 0; b < m; b++)
+						bad += vals[b] != wl->want[j + b];
+			} else {
+				rc = rte_hash_lookup_bulk_data(rh, (const void **)kp, m, &mask,
+							       data);
+				if (rc < 0) {
+					bad++;
+					mask = 0;
+				}
+				hits += rc > 0 ? (uint32_t)rc : 0;
+				if (op == OP_BURST_HIT)
+					for (b = 0; b < m; b++)
+						bad += (uint32_t)(uintptr_t)data[b] !=
+						       wl->want[j + b];
+			}
+			bad += op == OP_BURST_HIT ? mask != (m == 64 ? UINT64_MAX
+								       : (UINT64_C(1) << m) - 1)
+						  : mask != 0;
+		}
+		break;
+	case OP_SINGLE_HIT:
+		if (im == IMPL_CODA) {
+			for (j = 0; j < n; j++) {
+				uint32_t v;
+
+				bad += coda_conntab_lookup(ct, &wl->stream[j], &v) != 0 ||
+				       v != wl->want[j];
+			}
+		} else {
+			for (j = 0; j < n; j++) {
+				void *v;
+
+				bad += rte_hash_lookup_data(rh, &wl->stream[j], &v) < 0 ||
+				       (uint32_t)(uintptr_t)v != wl->want[j];
+			}
+		}
+		break;
+	case OP_DELETE:
+		if (im == IMPL_CODA) {
+			for (j = 0; j < n; j++) {
+				uint32_t v;
+
+				bad += coda_conntab_delete(ct, &wl->stream[j], &v) != 0 ||
+				       v != wl->want[j];
+			}
+		} else {
+			for (j = 0; j < n; j++) {
+				int32_t pos = rte_hash_del_key(rh, &wl->stream[j]);
+
+				bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
+			}
+		}
+		break;
+	default:
+		return fail(impl_name[im], "not a timed phase: %d", (int)op);
+	}
+	t1 = bench_now_ns();
+	if (bad != 0)
+		return fail(impl_name[im], "%s, N=%u: %u keys went wrong", op_metric[op], n, bad);
+	if ((op == OP_BURST_HIT && hits != n) || (op == OP_BURST_MISS && hits != 0))
+		return fail(impl_name[im], "%s, N=%u: %u hits", op_metric[op], n, hits);
+	*ns = (double)(t1 - t0) / n;
+	return 0;
+}
+
+static uint32_t
+table_count(enum impl im, void *table)
+{
+	if (im == IMPL_CODA)
+		return coda_conntab_count(table);
+	return (uint32_t)rte_hash_count(table);
+}
+
+/*
+ * Self-check of coda_conntab: random operations on a small table against a
+ * model (which key holds which value). Key k may take value TCB(k) or TW(k),
+ * so indices never clash and every outcome is known in advance.
+ */
+static int
+self_check(uint64_t seed)
+{
+	struct coda_conntab_conf conf = {
+		.nb_tcb = SELF_CHECK_KEYS, .nb_tw = SELF_CHECK_KEYS, .seed = seed};
+	struct coda_conntab_key *keys;
+	const struct coda_conntab_key *kp[CODA_CONNTAB_BURST_MAX];
+	uint32_t model[SELF_CHECK_KEYS], vals[CODA_CONNTAB_BURST_MAX], v, want, count = 0;
+	struct coda_conntab *t;
+	struct bench_rng rng;
+	uint64_t mask;
+	unsigned int i, b, k, nb, hits;
+	int rc, ret = -1;
+
+	bench_rng_seed(&rng, seed ^ UINT64_C(0x5e1fc4ec));
+	keys = calloc(SELF_CHECK_KEYS, sizeof(*keys));
+	t = coda_conntab_create(&conf);
+	if (keys == NULL || t == NULL) {
+		fail("self-check", "cannot create a table");
+		goto out;
+	}
+	for (k = 0; k < SELF_CHECK_KEYS; k++) {
+		make_key(&keys[k], seed, k, &rng);
+		model[k] = CODA_CONNTAB_NONE;
+	}
+	for (i = 0; i < SELF_CHECK_OPS; i++) {
+		k = bench_rng_below(&rng, SELF_CHECK_KEYS);
+		want = bench_rng_below(&rng, 2) ? CODA_CONNTAB_VALUE_TW(k) : CODA_CONNTAB_VALUE_TCB(k);
+		switch (bench_rng_below(&rng, 5)) {
+		case 0:
+		case 1:
+			rc = coda_conntab_insert(t, &keys[k], want);
+			if (rc != (model[k] == CODA_CONNTAB_NONE ? 0 : -EEXIST))
+				goto bad;
+			if (rc == 0) {
+				model[k] = want;
+				count++;
+			}
+			break;
+		case 2:
+			v = 0;
+			rc = coda_conntab_delete(t, &keys[k], &v);
+			if (rc != (model[k] == CODA_CONNTAB_NONE ? -ENOENT : 0) ||
+			    (rc == 0 && v != model[k]))
+				goto bad;
+			if (rc == 0) {
+				model[k] = CODA_CONNTAB_NONE;
+				count--;
+			}
+			break;
+		case 3:
+			rc = coda_conntab_replace(t, &keys[k], want, &v);
+			if (rc != (model[k] == CODA_CONNTAB_NONE ? -ENOENT : 0) ||
+			    (rc == 0 && v != model[k]))
+				goto bad;
+			if (rc == 0)
+				model[k] = want;
+			break;
+		default:
+			nb = 1 + bench_rng_below(&rng, CODA_CONNTAB_BURST_MAX);
+			for (b = 0; b < nb; b++)
+				kp[b] = &keys[bench_rng_below(&rng, SELF_CHECK_KEYS)];
+			hits = coda_conntab_lookup_bulk(t, kp, nb, vals, &mask);
+			for (b = 0; b < nb; b++) {
+				uint32_t m = model[kp[b] - keys];
+
+				if (vals[b] != m || !!(mask >> b & 1) != (m != CODA_CONNTAB_NONE))
+					goto bad;
+				hits -= m != CODA_CONNTAB_NONE;
+			}
+			if (hits != 0 || (nb < 64 && mask >> nb != 0))
+				goto bad;
+			rc = coda_conntab_lookup(t, &keys[k], &v);
+			if (rc != (model[k] == CODA_CONNTAB_NONE ? -ENOENT : 0) ||
+			    (rc == 0 && v != model[k]))
+				goto bad;
+			break;
+		}
+		if (coda_conntab_count(t) != count)
+			goto bad;
+	}
+	if (coda_conntab_audit(t) != 0) {
+		fail("self-check", "coda_conntab_audit failed after %u operations", i);
+		goto out;
+	}
+	printf("self-check: coda_conntab, %u random operations on %u keys against a model: ok\n",
+	       SELF_CHECK_OPS, SELF_CHECK_KEYS);
+	ret = 0;
+	goto out;
+bad:
+	fail("self-check", "operation %u on key %u disagrees with the model (count %u/%u)", i, k,
+	     coda_conntab_count(t), count);
+out:
+	coda_conntab_free(t);
+	free(keys);
+	return ret;
+}
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [EAL args] -- [--sizes N[,N...]] [--load L] [--repeat R] "
+		"[--burst B] [--json FILE] [--seed S] [--ipv6]\n"
+		"  --sizes   entries per measurement (default 1000000,10000000)\n"
+		"  --load    rte_hash entries = N / L (default 0.85)\n"
+		"  --repeat  runs per figure, the median is reported (default 3, at most %d)\n"
+		"  --burst   keys per bulk lookup (default 32, at most %d)\n"
+		"  --json    also write the results as DESIGN.md section 10 JSON\n"
+		"  --seed    PRNG seed (default 1)\n"
+		"  --ipv6    IPv6 keys instead of IPv4\n",
+		prog, MAX_REPEAT, RTE_HASH_LOOKUP_BULK_MAX);
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"sizes", required_argument, NULL, 's'},
+		{"load", required_argument, NULL, 'l'},
+		{"repeat", required_argument, NULL, 'r'},
+		{"burst", required_argument, NULL, 'b'},
+		{"json", required_argument, NULL, 'j'},
+		{"seed", required_argument, NULL, 'S'},
+		{"ipv6", no_argument, NULL, '6'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long ul;
+	int c, k;
+	char *end;
+
+	o->sizes[0] = 1000000;
+	o->sizes[1] = 10000000;
+	o->nb_sizes = 2;
+	o->load = 0.85;
+	o->repeat = 3;
+	o->burst = 32;
+	o->json = NULL;
+	o->seed = 1;
+	o->ipv6 = false;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			k = bench_parse_u32_list(optarg, o->sizes, MAX_SIZES);
+			if (k < 0)
+				return fail("options", "bad --sizes '%s'", optarg);
+			o->nb_sizes = (unsigned int)k;
+			break;
+		case 'l':
+			o->load = strtod(optarg, &end);
+			if (*end != '\0' || !(o->load >= 0.1 && o->load <= 1.0))
+				return fail("options", "bad --load '%s' (0.1 .. 1)", optarg);
+			break;
+		case 'r':
+			ul = strtoul(optarg, &end, 10);
+			if (*end != '\0' || ul < 1 || ul > MAX_REPEAT)
+				return fail("options", "bad --repeat '%s'", optarg);
+			o->repeat = (unsigned int)ul;
+			break;
+		case 'b':
+			ul = strtoul(optarg, &end, 10);
+			if (*end != '\0' || ul < 1 || ul > RTE_HASH_LOOKUP_BULK_MAX ||
+			    ul > CODA_CONNTAB_BURST_MAX)
+				return fail("options", "bad --burst '%s'", optarg);
+			o->burst = (unsigned int)ul;
+			break;
+		case 'j':
+			o->json = optarg;
+			break;
+		case 'S':
+			o->seed = strtoull(optarg, &end, 0);
+			if (*end != '\0')
+				return fail("options", "bad --seed '%s'", optarg);
+			break;
+		case '6':
+			o->ipv6 = true;
+			break;
+		case 'h':
+		default:
+			usage(argv[0]);
+			return -1;
+		}
+	}
+	if (optind != argc)
+		return fail("options", "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* The rte_hash of the idx-th size (see the head of this file for the parameters). */
+static struct rte_hash *
+rte_create(unsigned int idx, uint32_t n, const struct options *o, uint64_t *entries)
+{
+	struct rte_hash_parameters hp = {0};
+	char name[RTE_HASH_NAMESIZE];
+	uint64_t e = (uint64_t)((double)n / o->load + 0.5);
+
+	if (e > UINT32_MAX / 2)
+		e = UINT32_MAX / 2;
+	snprintf(name, sizeof(name), "pc%u", idx);
+	hp.name = name;
+	hp.entries = (uint32_t)e;
+	hp.key_len = KEY_LEN;
+	hp.hash_func = rte_hash_crc;
+	hp.hash_func_init_val = (uint32_t)mix64(o->seed ^ n);
+	hp.socket_id = SOCKET_ID_ANY;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	*entries = e;
+	rte_tables[idx] = rte_hash_create(&hp);
+	if (rte_tables[idx] == NULL)
+		fail("rte_hash", "cannot create %" PRIu64 " entries: %s (more EAL memory, -m?)", e,
+		     rte_strerror(rte_errno));
+	return rte_tables[idx];
+}
+
+/* Measure one size (the idx-th); append its results to the report. */
+static int
+bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
+	   struct bench_report *rep)
+{
+	uint32_t n = o->sizes[idx];
+	double samples[NB_IMPL][NB_TIMED][MAX_REPEAT], fig[NB_IMPL][NB_OP];
+	struct coda_conntab_conf conf = {.nb_tcb = n, .nb_tw = 0, .seed = o->seed ^ n};
+	struct coda_conntab_stats st;
+	struct coda_conntab *ct = NULL;
+	struct rte_hash *rh;
+	void *table[NB_IMPL];
+	struct workload wl;
+	uint64_t rss0[NB_IMPL] = {0}, rss1[NB_IMPL] = {0}, heap0, heap_rte = 0, entries = 0;
+	uint64_t t0 = bench_now_ns();
+	unsigned int r, op, im;
+	int ret = -1;
+
+	if (workload_make(&wl, n, o->ipv6, rng) < 0)
+		return -1;
+
+	rss0[IMPL_CODA] = rss_bytes();
+	ct = coda_conntab_create(&conf);
+	if (ct == NULL) {
+		fail("coda_conntab", "cannot create N=%u: %s", n, strerror(errno));
+		goto out;
+	}
+
+	table[IMPL_CODA] = ct;
+	table[IMPL_RTE] = NULL;
+
+	for (r = 0; r < o->repeat; r++) {
+		for (op = 0; op < NB_TIMED; op++) {
+			if (op == OP_BURST_HIT_RATE)
+				continue;
+			stream_make(&wl, op == OP_BURST_MISS ? n : 0, rng);
+			for (im = 0; im < NB_IMPL; im++) {
+				/*
+				 * rte_hash is created after coda_conntab's first
+				 * insert, so that each resident figure is the growth
+				 * over its own creation and fill only.
+				 */
+				if (im == IMPL_RTE && table[IMPL_RTE] == NULL) {
+					heap0 = eal_heap_bytes();
+					rss0[IMPL_RTE] = rss_bytes();
+					rh = rte_create(idx, n, o, &entries);
+					if (rh == NULL)
+						goto out;
+					heap_rte = eal_heap_bytes() - heap0;
+					table[IMPL_RTE] = rh;
+				}
+				if (run_phase((enum impl)im, (enum op)op, table[im], &wl, o->burst,
+					      &samples[im][op][r]) < 0)
+					goto out;
+				if (op == OP_INSERT && r == 0)
+					rss1[im] = rss_bytes();
+				if (table_count((enum impl)im, table[im]) !=
+				    (op == OP_DELETE ? 0 : n)) {
+					fail(impl_name[im], "%s, N=%u: %u entries, expected %u",
+					     op_metric[op], n, table_count((enum impl)im, table[im]),
+					     op == OP_DELETE ? 0 : n);
+					goto out;
+				}
+				if (im == IMPL_CODA && op == OP_INSERT && r == 0)
+					coda_conntab_stats(ct, &st);
+			}
+		}
+	}
+	if (coda_conntab_audit(ct) != 0) {
+		fail("coda_conntab", "audit failed after N=%u", n);
+		goto out;
+	}
+	for (im = 0; im < NB_IMPL; im++) {
+		for (op = 0; op < NB_TIMED; op++)
+			if (op != OP_BURST_HIT_RATE)
+				fig[im][op] = bench_median(samples[im][op], o->repeat);
+		fig[im][OP_BURST_HIT_RATE] = 1e3 / fig[im][OP_BURST_HIT];
+	}
+	fig[IMPL_CODA][OP_INDEX_BYTES] = (double)st.index_bytes / n;
+	fig[IMPL_RTE][OP_INDEX_BYTES] =
+		((double)heap_rte - (double)KEY_LEN * (double)(entries + 1)) / n;
+	fig[IMPL_CODA][OP_RESIDENT] = (double)(rss1[IMPL_CODA] - rss0[IMPL_CODA]) / MB;
+	fig[IMPL_RTE][OP_RESIDENT] = (double)(rss1[IMPL_RTE] - rss0[IMPL_RTE]) / MB;
+	for (op = 0; op < NB_OP; op++) {
+		char metric[128];
+
+		snprintf(metric, sizeof(metric), "%s, N=%u%s", op_metric[op], n,
+			 o->ipv6 ? ", IPv6" : "");
+		if (bench_report_add(rep, metric, op_unit[op], fig[IMPL_CODA][op],
+				     impl_name[IMPL_RTE], fig[IMPL_RTE][op],
+				     op == OP_BURST_HIT_RATE ? BENCH_HIGHER : BENCH_LOWER) < 0) {
+			fail("report", "figure for '%s' is not positive (%g vs %g)", metric,
+			     fig[IMPL_CODA][op], fig[IMPL_RTE][op]);
+			goto out;
+		}
+	}
+	printf("N=%u measured in %.1f s; coda_conntab: %" PRIu64 " buckets, %.1f%% slot load, "
+	       "longest probe %" PRIu64 ", index %.1f MB + keys %.1f MB; rte_hash: %" PRIu64
+	       " entries asked, %.1f MB from the EAL heap\n",
+	       n, (double)(bench_now_ns() - t0) / 1e9, st.buckets,
+	       100.0 * n / ((double)st.buckets * CODA_CONNTAB_BUCKET_SLOTS), st.max_probe,
+	       (double)st.index_bytes / MB, (double)st.key_bytes / MB, entries,
+	       (double)heap_rte / MB);
+	fflush(stdout);
+	ret = 0;
+out:
+	coda_conntab_free(ct);
+	workload_free(&wl);
+	return ret;
+}
+
+static void
+print_header(const struct options *o, unsigned int thp_lists)
+{
+	char machine[256], date[64];
+	time_t t = time(NULL);
+	unsigned int i;
+
+	bench_machine(machine, sizeof(machine));
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+	printf(PROG "  %s  machine: %s\n", date, machine);
+	printf("N =");
+	for (i = 0; i < o->nb_sizes; i++)
+		printf("%s%u", i ? "," : " ", o->sizes[i]);
+	printf("  %s keys  repeat %u (median)  burst %u  rte_hash load %.2f  seed %" PRIu64
+	       "\n",
+	       o->ipv6 ? "IPv6" : "IPv4", o->repeat, o->burst, o->load, o->seed);
+	printf("rte_hash: hash rte_hash_crc, RW_CONCURRENCY_LF | EXT_TABLE; EAL memory: %s\n",
+	       rte_eal_has_hugepages() ? "hugepages"
+				       : thp_lists ? "--no-huge, transparent huge pages requested"
+						   : "--no-huge, 4 KiB pages");
+	printf("build: %s, compiler %s%s\n", BENCH_BUILD_INFO, __VERSION__,
+#ifdef __OPTIMIZE__
+	       ""
+#else
+	       "  WARNING: not an optimised build, figures are meaningless"
+#endif
+	);
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	char rundir[PATH_MAX] = "";
+	struct bench_report rep;
+	struct options o;
+	struct bench_rng rng;
+	unsigned int i, thp_lists = 0;
+	int ret;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, PROG ": cannot init EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= ret;
+	argv += ret;
+	bench_report_init(&rep, PROG);
+	ret = 1;
+	if (parse_options(argc, argv, &o) < 0)
+		goto out;
+	/* Same page size request as coda_conntab's own allocation (see "Fairness"). */
+	if (!rte_eal_has_hugepages())
+		rte_memseg_list_walk(madvise_msl, &thp_lists);
+	print_header(&o, thp_lists);
+	if (self_check(o.seed) < 0)
+		goto out;
+	bench_rng_seed(&rng, o.seed);
+	for (i = 0; i < o.nb_sizes; i++)
+		if (bench_size(i, &o, &rng, &rep) < 0)
+			goto out;
+	printf("\nratio > 1: coda_conntab is better (baseline / coda for lower-is-better)\n");
+	bench_report_print(&rep, stdout);
+	if (o.json != NULL) {
+		int e = bench_report_write_json(&rep, o.json);
+
+		if (e < 0) {
+			fprintf(stderr, PROG ": cannot write %s: %s\n", o.json, strerror(-e));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	bench_report_free(&rep);
+	for (i = 0; i < MAX_SIZES; i++)
+		rte_hash_free(rte_tables[i]);
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	/* With --no-shconf the EAL leaves its runtime directory empty: remove it. */
+	if (rundir[0] != '\0')
+		(void)rmdir(rundir);
+	return ret;
+}
