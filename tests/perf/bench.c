@@ -5,6 +5,8 @@
  */
 
 #include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <rte_eal.h>
 
 #include "bench.h"
 
@@ -289,4 +292,46 @@ bench_parse_u32_list(const char *s, uint32_t *out, unsigned int max)
 			return -EINVAL;
 	}
 	return n > 0 ? (int)n : -EINVAL;
+}
+
+int
+bench_fail(const char *prog, const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s: ", prog, who);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+int
+bench_report_finish(const struct bench_report *r, const char *prog, const char *subject,
+		    const char *json)
+{
+	printf("\nratio > 1: %s is better (baseline / coda for lower-is-better)\n", subject);
+	bench_report_print(r, stdout);
+	if (json != NULL) {
+		int e = bench_report_write_json(r, json);
+
+		if (e < 0) {
+			fprintf(stderr, "%s: cannot write %s: %s\n", prog, json, strerror(-e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+bench_eal_cleanup(void)
+{
+	char rundir[PATH_MAX];
+
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	/* With --no-shconf the EAL leaves its runtime directory empty: remove it. */
+	if (rundir[0] != '\0')
+		(void)rmdir(rundir);
 }

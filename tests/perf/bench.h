@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -158,5 +159,27 @@ int bench_parse_u32_list(const char *s, uint32_t *out, unsigned int max);
 #ifdef __cplusplus
 }
 #endif
+
+/**
+ * Print "prog: who: message" on stderr; return -1, for `return bench_fail(...)`.
+ * Programs wrap it as `#define fail(...) bench_fail(PROG, __VA_ARGS__)`.
+ */
+int bench_fail(const char *prog, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * The end of every coda-perf program's run: the ratio legend naming
+ * @p subject, the table on stdout, and the JSON to @p json when not NULL.
+ *
+ * @return 0, or -1 (with a message on stderr) when the JSON cannot be written.
+ */
+int bench_report_finish(const struct bench_report *r, const char *prog, const char *subject,
+			const char *json);
+
+/**
+ * rte_eal_cleanup(), then remove the EAL's runtime directory, which
+ * --no-shconf leaves empty.
+ */
+void bench_eal_cleanup(void);
 
 #endif /* CODA_BENCH_H */

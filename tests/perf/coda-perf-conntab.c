@@ -130,6 +130,7 @@
 #endif
 
 #define PROG "coda-perf-conntab"
+#define fail(...) bench_fail(PROG, __VA_ARGS__)
 #define MAX_SIZES 8
 #define MAX_REPEAT 15
 #define KEY_LEN ((uint32_t)sizeof(struct coda_conntab_key))
@@ -207,22 +208,6 @@ struct workload {
 
 /* The rte_hash tables, kept until the end (see "resident memory" above). */
 static struct rte_hash *rte_tables[MAX_SIZES];
-
-static int
-fail(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail(const char *who, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": %s: ", who);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
 
 /* Resident set size in bytes (second field of /proc/self/statm). */
 static uint64_t
@@ -833,7 +818,6 @@ print_header(const struct options *o, unsigned int thp_lists)
 int
 main(int argc, char **argv)
 {
-	char rundir[PATH_MAX] = "";
 	struct bench_report rep;
 	struct options o;
 	struct bench_rng rng;
@@ -861,25 +845,13 @@ main(int argc, char **argv)
 	for (i = 0; i < o.nb_sizes; i++)
 		if (bench_size(i, &o, &rng, &rep) < 0)
 			goto out;
-	printf("\nratio > 1: coda_conntab is better (baseline / coda for lower-is-better)\n");
-	bench_report_print(&rep, stdout);
-	if (o.json != NULL) {
-		int e = bench_report_write_json(&rep, o.json);
-
-		if (e < 0) {
-			fprintf(stderr, PROG ": cannot write %s: %s\n", o.json, strerror(-e));
-			goto out;
-		}
-	}
+	if (bench_report_finish(&rep, PROG, "coda_conntab", o.json) < 0)
+		goto out;
 	ret = 0;
 out:
 	bench_report_free(&rep);
 	for (i = 0; i < MAX_SIZES; i++)
 		rte_hash_free(rte_tables[i]);
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	/* With --no-shconf the EAL leaves its runtime directory empty: remove it. */
-	if (rundir[0] != '\0')
-		(void)rmdir(rundir);
+	bench_eal_cleanup();
 	return ret;
 }

@@ -132,6 +132,8 @@
 #define BENCH_BUILD_INFO "unknown build"
 #endif
 
+#define PROG "coda-perf-wheel"
+#define fail(...) bench_fail(PROG, __VA_ARGS__)
 #define MAX_SIZES 8
 #define MAX_REPEAT 15
 #define BATCH 256
@@ -450,22 +452,6 @@ static const struct wheel_ops list_ops = {
 	.count = list_count,
 	.compactions = NULL,
 };
-
-static int
-fail(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail(const char *who, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "coda-perf-wheel: %s: ", who);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
 
 /*
  * Self-check: random operations on a small wheel against a reference model
@@ -1207,7 +1193,6 @@ int
 main(int argc, char **argv)
 {
 	const struct wheel_ops *const checked[] = {&coda_ops, &lazy_ops, &list_ops};
-	char rundir[PATH_MAX] = "";
 	struct bench_report rep;
 	struct options o;
 	struct bench_rng rng;
@@ -1216,18 +1201,18 @@ main(int argc, char **argv)
 
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
-		fprintf(stderr, "coda-perf-wheel: cannot init EAL: %s\n", rte_strerror(rte_errno));
+		fprintf(stderr, PROG ": cannot init EAL: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
 	argc -= ret;
 	argv += ret;
-	bench_report_init(&rep, "coda-perf-wheel");
+	bench_report_init(&rep, PROG);
 	ret = 1;
 	if (parse_options(argc, argv, &o) < 0)
 		goto out;
 	i = (unsigned int)-rte_timer_subsystem_init();
 	if (i != 0 && i != EALREADY) {
-		fprintf(stderr, "coda-perf-wheel: rte_timer_subsystem_init: %s\n", strerror((int)i));
+		fprintf(stderr, PROG ": rte_timer_subsystem_init: %s\n", strerror((int)i));
 		goto out;
 	}
 	print_header(&o);
@@ -1238,25 +1223,12 @@ main(int argc, char **argv)
 	for (i = 0; i < o.nb_sizes; i++)
 		if (bench_size(o.sizes[i], &o, &rng, &rep) < 0)
 			goto out;
-	printf("\nratio > 1: coda_wheel is better (baseline / coda for lower-is-better)\n");
-	bench_report_print(&rep, stdout);
-	if (o.json != NULL) {
-		int e = bench_report_write_json(&rep, o.json);
-
-		if (e < 0) {
-			fprintf(stderr, "coda-perf-wheel: cannot write %s: %s\n", o.json,
-				strerror(-e));
-			goto out;
-		}
-	}
+	if (bench_report_finish(&rep, PROG, "coda_wheel", o.json) < 0)
+		goto out;
 	ret = 0;
 out:
 	bench_report_free(&rep);
 	rte_timer_subsystem_finalize();
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	/* With --no-shconf the EAL leaves its runtime directory empty: remove it. */
-	if (rundir[0] != '\0')
-		(void)rmdir(rundir);
+	bench_eal_cleanup();
 	return ret;
 }
