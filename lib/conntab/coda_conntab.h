@@ -48,24 +48,23 @@
  *
  * Keys: a signature hit is always confirmed by comparing the full key (40
  * bytes: ports, family, both addresses), which lives in a key array owned by
- * the table and indexed by the value's index (one array for TCB indices, one
- * for TIME-WAIT indices). So two flows are never confused, whatever their
+ * the table and indexed by the TCB index, or in the TIME-WAIT entry (see
+ * "TIME-WAIT store"). So two flows are never confused, whatever their
  * hashes: IPv6 keys that differ in one bit, or an IPv4 and an IPv6 key with
  * the same bytes (the family is part of the key). The key array also marks
- * which indices are in use, so inserting a second key under an index that
- * is taken fails (-EBUSY) instead of corrupting the table.
+ * which TCB indices are in use, so inserting a second key under an index
+ * that is taken fails (-EBUSY) instead of corrupting the table.
  *
  * Hash: a keyed multiply-fold hash over the key's five 64-bit words (three
  * 64x64->128 multiplies, two of them independent), seeded per table. The
  * 4-tuple comes from the network: pass a random seed, or a peer that can
  * predict the hash can build long probes (hash flooding).
  *
- * Memory: the index has 1.2 slots per entry of capacity (nb_tcb + nb_tw),
- * rounded up to a prime number of buckets (a few hundred buckets at most),
- * i.e. 9.6 bytes of index per entry at full capacity (83% load), plus
- * 40 bytes of key per entry of capacity in the key arrays. (The TCB needs
- * its 4-tuple anyway; the TIME-WAIT store will hold its own compact keys,
- * see "Known debt".)
+ * Memory: the index has 1.2 slots per entry of capacity (nb_tcb + nb_tw +
+ * nb_tw6), rounded up to a prime number of buckets (a few hundred buckets at
+ * most), i.e. 9.6 bytes of index per entry at full capacity (83% load),
+ * plus 40 bytes of key per TCB index (the key array), plus the TIME-WAIT
+ * pools below.
  *
  * Cost: lookup, insert, delete and replace read one bucket and one key
  * entry in the common case (a key entry spans two cache lines for 3 indices
@@ -93,16 +92,37 @@
  *
  * Reclamation: the table frees no memory while it lives, and a value's
  * index reused for another key is covered by the seqlock (the argument in
- * conntab.c), so the table itself needs no grace period. What a value
- * names (a TCB, a TIME-WAIT entry) must not be reused while a reader may
- * still dereference it: that is for the owner of those pools, with rte_rcu
- * QSBR (not here yet).
+ * conntab.c), so the table itself needs no grace period. What a TCB value
+ * names must not be reused while a reader may still dereference it: see
+ * "Reclamation of TCB indices" below.
  *
- * Known debt: the compact TIME-WAIT store (its own keys, at most 48 bytes a
- * TIME-WAIT entry all in, with its overflow policy) and the QSBR hook above
- * are not here yet; for now TIME-WAIT keys use the table's key array like
- * TCB keys (40 bytes each). The bulk lookup's prefetch distance is to be
- * tuned against rte_hash in coda-perf-conntab on real hardware.
+ * TIME-WAIT store: a TIME-WAIT value names an entry in one of two pools of
+ * the table (IPv4 and IPv6, each its own capacity), made only by
+ * coda_conntab_tw_enter() and freed by expiry, recycling, delete or
+ * replace. An entry keeps the connection's key compactly (the remote
+ * address and ports, and the local address as an index into a per-table
+ * list of up to CODA_CONNTAB_TW_LADDR_MAX local addresses: a host has few)
+ * and exactly what TIME-WAIT needs to answer a segment (struct
+ * coda_conntab_tw). Its 2 MSL timer is a coda_wheel timer in the pool's own
+ * wheel, whose handle is the entry's index; the TIME-WAIT clock counts
+ * milliseconds. All in, an IPv4 entry costs its 28 bytes, 9.6 bytes of
+ * index and at most 8 bytes of wheel: at most CODA_CONNTAB_TW4_BYTES (48)
+ * bytes, static_assert'ed; an IPv6 entry stores the full remote address
+ * (40 bytes, at most 58 all in), so two flows are never confused. Entering
+ * TIME-WAIT when the pool is full applies the table's policy
+ * (coda_conntab_conf.tw_policy), counted: recycle the entry closest to
+ * expiry (the oldest, TIME-WAIT lengths being equal), or keep no TIME-WAIT
+ * for the new one.
+ *
+ * Reclamation of TCB indices: a reader that found a TCB value may go on to
+ * read the TCB after the owner deleted the key. With a QSBR variable
+ * (coda_conntab_conf.qsbr, from DPDK's rte_rcu), coda_conntab_tcb_free()
+ * keeps a freed index from coda_conntab_tcb_alloc() until every reader
+ * registered with that variable has reported a quiescent state since, so a
+ * TCB is never reused under a reader. The owner never waits for readers:
+ * an index still held back is simply not handed out yet. Readers never
+ * need QSBR for TIME-WAIT entries: coda_conntab_reader_tw() copies an
+ * entry under its bucket's sequence counter.
  */
 
 #include <stdbool.h>
@@ -136,6 +156,12 @@ extern "C" {
 #define CODA_CONNTAB_IS_TW(v) (((v) & CODA_CONNTAB_TW) != 0)
 /** The index (TCB or TIME-WAIT) in value @p v. */
 #define CODA_CONNTAB_INDEX(v) ((v) & ~CODA_CONNTAB_TW)
+/** Most local addresses, IPv4 and IPv6 together, that one table's TIME-WAIT entries name. */
+#define CODA_CONNTAB_TW_LADDR_MAX 2047
+/** Bytes of an IPv4 TIME-WAIT entry all in (entry, index slot, timer), at most (static_assert). */
+#define CODA_CONNTAB_TW4_BYTES 48
+/** Bytes of an IPv6 TIME-WAIT entry all in, at most (it keeps both full addresses). */
+#define CODA_CONNTAB_TW6_BYTES 58
 /** Never a value in the table: written for the misses of coda_conntab_lookup_bulk(). */
 #define CODA_CONNTAB_NONE UINT32_MAX
 
@@ -193,27 +219,89 @@ coda_conntab_key_equal(const struct coda_conntab_key *a, const struct coda_connt
 		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
 }
 
+/** What a full TIME-WAIT pool does when one more connection enters TIME-WAIT. */
+enum coda_conntab_tw_policy {
+	/** Recycle the entry closest to expiry (the default; coda_conntab_stats.tw_recycled). */
+	CODA_CONNTAB_TW_RECYCLE = 0,
+	/** Keep no TIME-WAIT for the new connection (coda_conntab_stats.tw_skipped). */
+	CODA_CONNTAB_TW_SKIP = 1,
+};
+
+struct rte_rcu_qsbr;
+
 /** How a table is sized and seeded. */
 struct coda_conntab_conf {
 	uint32_t nb_tcb; /**< TCB indices are in [0, nb_tcb): at most that many TCB entries. */
-	uint32_t nb_tw;	 /**< TIME-WAIT indices are in [0, nb_tw): at most that many. */
-	uint64_t seed;	 /**< Hash seed: pass a random one (see "Hash" above). */
+	/** IPv4 TIME-WAIT entries: TIME-WAIT indices [0, nb_tw). */
+	uint32_t nb_tw;
+	/** IPv6 TIME-WAIT entries: TIME-WAIT indices [nb_tw, nb_tw + nb_tw6). */
+	uint32_t nb_tw6;
+	/** enum coda_conntab_tw_policy. */
+	uint32_t tw_policy;
+	uint64_t seed; /**< Hash seed: pass a random one (see "Hash" above). */
+	/** The TIME-WAIT clock (milliseconds) at creation: the start of its wheels. */
+	uint64_t now;
+	/**
+	 * Optional: readers' QSBR variable (rte_rcu_qsbr_init()'d by the
+	 * caller), to hold back freed TCB indices (see "Reclamation of TCB
+	 * indices"). NULL: freed indices are reused at once.
+	 */
+	struct rte_rcu_qsbr *qsbr;
 };
 
 /** Counters of one table, written by the owner only (see coda_conntab_stats()). */
 struct coda_conntab_stats {
-	uint64_t inserts;     /**< Successful inserts. */
-	uint64_t deletes;     /**< Successful deletes. */
+	uint64_t inserts;     /**< Successful inserts (not counting TIME-WAIT entries entered). */
+	uint64_t deletes;     /**< Successful deletes, of either type. */
 	uint64_t replaces;    /**< Successful replaces. */
 	uint64_t lookups;     /**< Keys looked up by the owner (single and bulk). */
 	uint64_t hits;	      /**< ... of those, found. */
-	uint64_t enospc;      /**< Inserts refused with -ENOSPC: no room left for that type. */
+	uint64_t enospc;      /**< Inserts and replaces refused with -ENOSPC: no room for a TCB. */
 	uint64_t entries_tcb; /**< TCB entries now. */
-	uint64_t entries_tw;  /**< TIME-WAIT entries now. */
+	uint64_t entries_tw;  /**< TIME-WAIT entries now (both families). */
 	uint64_t max_probe;   /**< Longest probe ever placed: buckets past the home bucket. */
 	uint64_t buckets;     /**< Buckets in the index. */
 	uint64_t index_bytes; /**< Bytes of the index (buckets). */
-	uint64_t key_bytes;   /**< Bytes of the key arrays. */
+	uint64_t key_bytes;   /**< Bytes of the TCB key array. */
+	uint64_t tw_bytes;    /**< Bytes of the TIME-WAIT pools, their wheels and the address list. */
+	uint64_t tw_entered;  /**< Connections that entered TIME-WAIT. */
+	uint64_t tw_expired;  /**< TIME-WAIT entries ended by their timer. */
+	uint64_t tw_recycled; /**< ... ended early to make room (policy RECYCLE). */
+	uint64_t tw_skipped;  /**< Connections that got no TIME-WAIT: policy SKIP, or see below. */
+	uint64_t tw_skipped_laddr; /**< ... of those, because the local address list was full. */
+	uint64_t tw_removed;  /**< TIME-WAIT entries deleted or replaced by the owner (RST, reopen). */
+	uint64_t tw_laddrs;   /**< Local addresses in the list. */
+	uint64_t tcb_alloc_fail; /**< coda_conntab_tcb_alloc() calls that found no index. */
+	uint64_t tcb_deferred;   /**< Freed TCB indices waiting for a grace period now. */
+};
+
+/**
+ * What a TIME-WAIT entry keeps: what RFC 9293, 1122, 1337, 6191 and 7323
+ * need to answer a segment in TIME-WAIT, and nothing else. Times are on the
+ * TIME-WAIT clock (milliseconds, the `now` passed to these functions); the
+ * entry keeps them coarsely (see each field), so coda_conntab_tw_get() may
+ * return a time slightly before the one entered.
+ */
+struct coda_conntab_tw {
+	uint32_t snd_nxt;   /**< SND.NXT: after our FIN. */
+	uint32_t rcv_nxt;   /**< RCV.NXT: after the peer's FIN. */
+	uint32_t ts_recent; /**< TS.Recent, when ts_on. */
+	uint16_t rcv_wnd;   /**< Our window field: RCV.WND >> rcv_wscale. */
+	uint8_t rcv_wscale; /**< Our window scale shift, 0 .. 14 (0 without window scaling). */
+	uint8_t ts_on;	    /**< 1 if timestamps were in use on the connection, else 0. */
+	/**
+	 * When TS.Recent was last set (its age decides RFC 7323's 24-day
+	 * rule). Kept to the minute, rounded down; an age above 30 days is
+	 * kept as 30 days.
+	 */
+	uint64_t ts_recent_ms;
+	/**
+	 * When we last sent a rate-limited ACK from this entry (RFC 5961
+	 * challenge ACKs, ACKs to out-of-window segments). Kept in 8 ms
+	 * units, rounded down, for 524 s: an older time is kept as 524 s ago,
+	 * and one that stays unchanged past that reads modulo 524 s.
+	 */
+	uint64_t last_ack_ms;
 };
 
 /** A reader's position in a walk over the table (coda_conntab_iter_next()). */
@@ -234,7 +322,9 @@ struct coda_conntab;
  * the kernel offers them). Every page is touched here, not on the datapath.
  *
  * @return the table, or NULL with errno EINVAL (@p conf NULL, nb_tcb + nb_tw
- *         0 or above CODA_CONNTAB_MAX_ENTRIES) or ENOMEM.
+ *         + nb_tw6 0 or above CODA_CONNTAB_MAX_ENTRIES, an unknown
+ *         tw_policy, or a qsbr variable in a build without DPDK's rcu) or
+ *         ENOMEM.
  */
 struct coda_conntab *coda_conntab_create(const struct coda_conntab_conf *conf);
 
@@ -253,18 +343,21 @@ uint64_t coda_conntab_hash(const struct coda_conntab *t, const struct coda_connt
  *
  * Errors are checked in the order listed.
  *
- * @return 0; -EINVAL if the index is not below nb_tcb (or nb_tw) or the
+ * @return 0; -EINVAL if @p value is a TIME-WAIT value (those are made by
+ *         coda_conntab_tw_enter()), its index is not below nb_tcb, or the
  *         key's family is neither AF_INET nor AF_INET6; -EEXIST if @p k is
  *         already in the table (unchanged); -ENOSPC if the table holds
- *         nb_tcb TCB entries (for a TCB value) or nb_tw TIME-WAIT entries
- *         (for a TIME-WAIT value), counted in coda_conntab_stats.enospc;
- *         -EBUSY if another key holds the value's index.
+ *         nb_tcb TCB entries, counted in coda_conntab_stats.enospc; -EBUSY
+ *         if another key holds the value's index.
  */
 int coda_conntab_insert(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value);
 
 /**
  * Delete @p k. Its value's index is free for another key afterwards (for
- * the table; other threads may still hold the value, see "Reclamation" above).
+ * the table; other threads may still hold the value, see "Reclamation"
+ * above). A TIME-WAIT entry is ended: its timer cancelled, the entry
+ * freed, counted in coda_conntab_stats.tw_removed (RFC 793 mode: an RST
+ * ends TIME-WAIT).
  *
  * @param value  where to write the value the key had; may be NULL.
  * @return 0; -ENOENT if @p k is not in the table.
@@ -272,19 +365,21 @@ int coda_conntab_insert(struct coda_conntab *t, const struct coda_conntab_key *k
 int coda_conntab_delete(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value);
 
 /**
- * Give @p k the value @p value in place, for instance a TCB index becoming
- * a TIME-WAIT entry index, or back on a SYN that reopens the connection.
- * A concurrent reader finds @p k with the old value or the new one, never
+ * Give @p k the value @p value in place: a TCB index for another, or a
+ * TIME-WAIT entry for a TCB index (a SYN that reopens the connection,
+ * RFC 9293 §3.10.7.4; the entry is ended as by coda_conntab_delete()). A
+ * concurrent reader finds @p k with the old value or the new one, never
  * neither (a delete and an insert would leave a gap). The key entry moves
- * to the new value's index; the old index is free afterwards.
+ * to the new value's index; the old index is free afterwards. A TCB enters
+ * TIME-WAIT through coda_conntab_tw_enter(), not here.
  *
  * Errors are checked in the order listed.
  *
  * @param old  where to write the previous value; may be NULL.
- * @return 0; -EINVAL if the new index is not below nb_tcb (or nb_tw);
- *         -ENOENT if @p k is not in the table; -ENOSPC if the value changes
- *         type and the new type is at its capacity (counted in
- *         coda_conntab_stats.enospc); -EBUSY if another key holds the new
+ * @return 0; -EINVAL if @p value is a TIME-WAIT value or its index is not
+ *         below nb_tcb; -ENOENT if @p k is not in the table; -ENOSPC if @p k
+ *         was in TIME-WAIT and the table holds nb_tcb TCB entries (counted
+ *         in coda_conntab_stats.enospc); -EBUSY if another key holds the new
  *         index. On error nothing changes.
  */
 int coda_conntab_replace(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value,
@@ -333,6 +428,133 @@ void coda_conntab_iter_init(const struct coda_conntab *t, struct coda_conntab_it
  */
 int coda_conntab_iter_next(const struct coda_conntab *t, struct coda_conntab_iter *it,
 			   struct coda_conntab_key *key, uint32_t *value);
+
+/**
+ * Put connection @p k into TIME-WAIT until @p expiry (usually now + 2 MSL):
+ * take an entry of @p k's family, fill it from @p tw, arm its timer, and
+ * make @p k name it (in place of its TCB index if it had one, which is free
+ * afterwards; a reader sees the TCB value or the TIME-WAIT one, never
+ * neither). When the pool is full the policy applies: RECYCLE ends the
+ * entry closest to expiry first (coda_conntab_stats.tw_recycled); SKIP
+ * keeps no TIME-WAIT.
+ *
+ * Errors are checked in the order listed; on -EINVAL, -EEXIST and -ERANGE
+ * nothing changes.
+ *
+ * @param now    the TIME-WAIT clock (ms), for the coarse times of @p tw.
+ * @param value  where to write the TIME-WAIT value; may be NULL.
+ * @return 0; -EINVAL if the key's family is neither AF_INET nor AF_INET6 or
+ *         rcv_wscale is above 14; -EEXIST if @p k is already in TIME-WAIT
+ *         (restart it with coda_conntab_tw_restart() instead); -ERANGE if
+ *         @p expiry is more than CODA_WHEEL_MAX_DELAY ms past the pool's
+ *         clock; -ENOSPC if no TIME-WAIT was kept (policy SKIP with the pool
+ *         full, a pool of capacity 0, nothing to recycle within one call's
+ *         bounded work, or the local address list full): @p k is then no
+ *         longer in the table, counted in coda_conntab_stats.tw_skipped.
+ */
+int coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
+			  const struct coda_conntab_tw *tw, uint64_t now, uint64_t expiry,
+			  uint32_t *value);
+
+/**
+ * Read TIME-WAIT entry @p value (owner only; other threads use
+ * coda_conntab_reader_tw()).
+ *
+ * @param now  the TIME-WAIT clock (ms), to rebuild the coarse times.
+ * @return 0; -EINVAL if @p value is not a TIME-WAIT value in range;
+ *         -ENOENT if that entry is not in use.
+ */
+int coda_conntab_tw_get(const struct coda_conntab *t, uint32_t value, uint64_t now,
+			struct coda_conntab_tw *tw);
+
+/**
+ * Change what TIME-WAIT entry of @p k keeps (owner only), for instance
+ * TS.Recent on an acceptable segment, or last_ack_ms after a rate-limited
+ * ACK. Readers see the old fields or the new ones, never a mix.
+ *
+ * @return 0; -EINVAL if rcv_wscale is above 14; -ENOENT if @p k is not in
+ *         TIME-WAIT.
+ */
+int coda_conntab_tw_update(struct coda_conntab *t, const struct coda_conntab_key *k,
+			   const struct coda_conntab_tw *tw, uint64_t now);
+
+/**
+ * Restart TIME-WAIT entry @p value's timer to end at @p expiry (a
+ * retransmitted FIN restarts 2 MSL, RFC 9293 §3.10.7.4). Owner only.
+ *
+ * @return 0; -EINVAL if @p value is not a TIME-WAIT value in range; -ENOENT
+ *         if the entry is not in use; -ERANGE if @p expiry is out of the
+ *         wheel's reach (the timer is left as it was).
+ */
+int coda_conntab_tw_restart(struct coda_conntab *t, uint32_t value, uint64_t expiry);
+
+/**
+ * When TIME-WAIT entry @p value ends: the millisecond at which
+ * coda_conntab_tw_expire() will end it, at most the wheel's lateness after
+ * the expiry asked for (coda_wheel.h: under 12.7 %, 4.1 s for 60 s).
+ * Owner only.
+ *
+ * @return that time; UINT64_MAX if @p value is not a TIME-WAIT entry in use.
+ */
+uint64_t coda_conntab_tw_expiry(const struct coda_conntab *t, uint32_t value);
+
+/**
+ * End the TIME-WAIT entries due at @p now (owner only): their keys leave
+ * the table and the entries are free, counted in
+ * coda_conntab_stats.tw_expired. At most @p max per call, and bounded work
+ * per call as coda_wheel_advance(): call it once per loop iteration, or
+ * while coda_conntab_tw_due() says more are due.
+ *
+ * @return the number of entries ended.
+ */
+unsigned int coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max);
+
+/** Whether some TIME-WAIT entry is due at @p now. Owner only. */
+bool coda_conntab_tw_due(const struct coda_conntab *t, uint64_t now);
+
+/**
+ * Look up @p k from any thread, as coda_conntab_reader_lookup(), and if it
+ * is in TIME-WAIT copy its entry into @p tw, consistently with the value.
+ *
+ * @param now  the TIME-WAIT clock (ms), to rebuild the coarse times.
+ * @param tw   filled when the value is a TIME-WAIT value; may be NULL.
+ * @return 0 and the value in @p value; -ENOENT if @p k is not in the table.
+ */
+int coda_conntab_reader_tw(const struct coda_conntab *t, const struct coda_conntab_key *k,
+			   uint64_t now, uint32_t *value, struct coda_conntab_tw *tw);
+
+/**
+ * Take a free TCB index (owner only). Indices freed less than a grace
+ * period ago (with a QSBR variable) are not handed out. Allocation is
+ * separate from insertion: insert the key with CODA_CONNTAB_VALUE_TCB(idx)
+ * afterwards.
+ *
+ * @return 0 and the index in @p idx; -ENOSPC if none is free now (counted
+ *         in coda_conntab_stats.tcb_alloc_fail).
+ */
+int coda_conntab_tcb_alloc(struct coda_conntab *t, uint32_t *idx);
+
+/**
+ * Give back TCB index @p idx (owner only) once no key names it. Without a
+ * QSBR variable it is free at once; with one, after every reader online
+ * has reported a quiescent state (see coda_conntab_tcb_reclaim()).
+ *
+ * @return 0; -EINVAL if @p idx is not below nb_tcb or not allocated;
+ *         -EBUSY if a key in the table still names it.
+ */
+int coda_conntab_tcb_free(struct coda_conntab *t, uint32_t idx);
+
+/**
+ * Move TCB indices whose grace period is over back to the free list, and
+ * start the grace period of those freed since the last call: one
+ * rte_rcu_qsbr_start() (one atomic add) when something was freed, and a
+ * check of the readers' counters. The owner calls it once per loop
+ * iteration; coda_conntab_tcb_alloc() calls it too when it finds no index.
+ * Nothing to do without a QSBR variable.
+ *
+ * @return the number of indices made free.
+ */
+unsigned int coda_conntab_tcb_reclaim(struct coda_conntab *t);
 
 /** Entries in the table (TCB and TIME-WAIT). Exact for the owner; a recent value for others. */
 uint32_t coda_conntab_count(const struct coda_conntab *t);

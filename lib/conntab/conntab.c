@@ -4,8 +4,10 @@
  * coda_conntab.h).
  *
  * Layout: one allocation holding the table header, the buckets (one cache
- * line each) and the two key arrays (TCB keys, TIME-WAIT keys; 40 bytes a
- * key, indexed by the value's index).
+ * line each), the TCB key array (40 bytes a key, indexed by TCB index), the
+ * two TIME-WAIT pools (IPv4 and IPv6 entries) and the local address list
+ * their entries name; each pool's wheel and the TCB index allocator are
+ * allocated beside it.
  *
  *  - A slot is free when its signature is 0. Signatures are kept as two
  *    64-bit words of four 16-bit lanes, so a bucket is matched against a
@@ -16,7 +18,11 @@
  *    reaching their slot. A lookup goes on past a bucket only while its ovf
  *    is not 0: no tombstones, no moves.
  *  - A key array entry is in use while its family is not 0; delete clears
- *    the family word, so the index is free for another key.
+ *    the family word, so the index is free for another key. A TIME-WAIT
+ *    entry is in use while its timer is pending in its pool's wheel.
+ *  - A TIME-WAIT entry is its remote address (4 or 16 bytes) followed by
+ *    struct tw_state. Both pools keep free entries on a list linked through
+ *    tw_state.snd_nxt; entries past `fresh` were never used.
  *
  * Concurrency: the owner is the only writer. Every store that a concurrent
  * reader may observe (seq, ovf, signature words, values, key words) is an
@@ -26,7 +32,16 @@
  * enclosed in bucket_begin() / bucket_end() (the seqlock writer side); the
  * argument for each barrier is at the barrier. There is no atomic
  * read-modify-write anywhere: the owner reads seq, ovf and the counters
- * with plain loads and stores the new values.
+ * with plain loads and stores the new values. (Starting a QSBR grace
+ * period for freed TCB indices is one atomic add inside rte_rcu, once per
+ * coda_conntab_tcb_reclaim() call that has something to start.)
+ *
+ * The same seqlock covers TIME-WAIT entries: an entry's fields are written
+ * only inside a change of the bucket whose slot names it (entering,
+ * coda_conntab_tw_update()), or after the change that removed it from the
+ * table (the free-list link, the next key's fields). A reader that copies
+ * an entry and then sees its bucket unchanged copied what the entry held
+ * while the slot named it.
  */
 
 #include <assert.h>
@@ -36,6 +51,15 @@
 #include <sys/mman.h>
 
 #include "coda_conntab.h"
+#include "coda_wheel.h"
+
+#ifdef CODA_CONNTAB_RCU
+/* DPDK's rte_ring_elem_pvt.h, included by rte_rcu_qsbr.h, trips -Wundef. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wundef"
+#include <rte_rcu_qsbr.h>
+#pragma GCC diagnostic pop
+#endif
 
 #define CACHE_LINE 64
 #define HUGE_PAGE (UINT64_C(2) << 20)
@@ -67,19 +91,118 @@ static_assert(CODA_CONNTAB_BURST_MAX <= 64, "the hit mask is 64 bits");
 static_assert(CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY == 12 * CACHE_LINE / SLOTS,
 	      "index bytes per entry as documented");
 
+/*
+ * What a TIME-WAIT entry keeps after its remote address: 24 bytes. The
+ * local address is an index into the table's address list: a host has a
+ * few local addresses, and 16 bytes of them in every entry would not fit
+ * the budget.
+ */
+struct tw_state {
+	uint16_t lport, rport; /* network byte order, as in the key */
+	uint32_t snd_nxt;      /* while the entry is free: the next free entry */
+	uint32_t rcv_nxt;
+	uint32_t ts_recent;
+	uint16_t ts_min;    /* TS.Recent's time: TIME-WAIT clock minutes, mod 2^16 */
+	uint16_t rcv_wnd;
+	uint16_t ack_stamp; /* last rate-limited ACK: 8 ms units, mod 2^16 */
+	uint16_t lflags;    /* local address index | rcv_wscale << 11 | ts_on << 15 */
+};
+
+struct tw4 {
+	uint32_t raddr;
+	struct tw_state s;
+};
+
+struct tw6 {
+	uint32_t raddr[4];
+	struct tw_state s;
+};
+
+#define TW_LADDR_MASK UINT16_C(0x07ff)
+#define TW_WSCALE_SHIFT 11
+#define TW_WSCALE_MASK UINT16_C(0x7800)
+#define TW_TS_ON UINT16_C(0x8000)
+#define MS_PER_MIN 60000
+#define ACK_STAMP_SHIFT 3
+/* Ages kept: TS.Recent up to 30 days (RFC 7323 needs 24), ACK times up to 2^16 units. */
+#define TS_AGE_MAX_MIN (30u * 24 * 60)
+#define ACK_AGE_MAX (UINT64_C(0xffff) << ACK_STAMP_SHIFT)
+/* Slots of the local address list's hash: twice its capacity, a power of two. */
+#define LADDR_HASH_SLOTS 4096
+/* Entries recycled per call: one, found within take_earliest()'s bounded work. */
+#define TW_EXPIRE_BATCH 64
+
+static_assert(sizeof(struct tw_state) == 24, "the TIME-WAIT state is 24 bytes");
+static_assert(sizeof(struct tw4) == 28, "an IPv4 TIME-WAIT entry is 28 bytes");
+static_assert(sizeof(struct tw6) == 40, "an IPv6 TIME-WAIT entry is 40 bytes");
+static_assert(CODA_CONNTAB_TW_LADDR_MAX <= TW_LADDR_MASK, "address indices fit their bits");
+static_assert(2 * CODA_CONNTAB_TW_LADDR_MAX < LADDR_HASH_SLOTS, "the address hash stays half empty");
+/*
+ * The budget of a TIME-WAIT entry, all in (coda_conntab.h), in tenths of a
+ * byte: the entry, its share of the index (1.2 slots), and its timer (at
+ * most CODA_WHEEL_BYTES_PER_TIMER in the pool's wheel).
+ */
+static_assert(sizeof(struct tw4) * 10 + CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY +
+			      CODA_WHEEL_BYTES_PER_TIMER * 10 <=
+		      CODA_CONNTAB_TW4_BYTES * 10,
+	      "an IPv4 TIME-WAIT entry fits 48 bytes all in");
+static_assert(sizeof(struct tw6) * 10 + CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY +
+			      CODA_WHEEL_BYTES_PER_TIMER * 10 <=
+		      CODA_CONNTAB_TW6_BYTES * 10,
+	      "an IPv6 TIME-WAIT entry fits its bound all in");
+
+/* One family's TIME-WAIT entries and their timers. */
+struct tw_pool {
+	char *mem;		 /* nb entries of esize bytes */
+	struct coda_wheel *wheel; /* timer handle == entry index */
+	uint32_t esize;		 /* sizeof(struct tw4) or sizeof(struct tw6) */
+	uint32_t alen;		 /* remote address bytes: 4 or 16 */
+	uint32_t nb;		 /* capacity */
+	uint32_t cnt;		 /* entries in use */
+	uint32_t base;		 /* TIME-WAIT index of entry 0 */
+	uint32_t fresh;		 /* entries [fresh, nb) were never used */
+	uint32_t free_head;	 /* free list, NIL when empty */
+	uint8_t family;
+};
+
+/* The local addresses TIME-WAIT entries name: append-only, readers index it. */
+struct laddr_list {
+	uint64_t addr[CODA_CONNTAB_TW_LADDR_MAX][2];
+	uint16_t slot[LADDR_HASH_SLOTS]; /* 0: empty; else index + 1 (owner only) */
+	uint32_t n;
+};
+
+/* TCB index allocation, and freed indices waiting for readers (QSBR). */
+struct tcb_alloc {
+	uint32_t *stack;     /* freed indices, nb_free of them */
+	uint32_t nb_free;
+	uint32_t fresh;	     /* indices [fresh, nb_tcb) were never handed out */
+	uint8_t *used;	     /* per index: 1 from alloc to free */
+	uint32_t *limbo;     /* ring of freed indices, in order of freeing */
+	uint64_t *token;     /* ... and the grace period each waits for */
+	uint32_t head;	     /* oldest waiting (monotonic, modulo nb_tcb) */
+	uint32_t started;    /* [head, started) have a token */
+	uint32_t tail;	     /* [started, tail) wait for one */
+	uint64_t done;	     /* a token known to be complete */
+	struct rte_rcu_qsbr *qsbr;
+};
+
 struct coda_conntab {
 	/* First cache line: read by every operation. */
 	struct bucket *buckets;
 	struct coda_conntab_key *keys_tcb;
-	struct coda_conntab_key *keys_tw;
+	struct laddr_list *laddr;
 	uint32_t nb_buckets;
 	uint32_t nb_tcb;
-	uint32_t nb_tw;
+	uint32_t nb_tw;	  /* both pools */
 	uint32_t cnt_tcb; /* TCB entries now */
 	uint32_t cnt_tw;  /* TIME-WAIT entries now */
-	uint32_t pad;
+	uint16_t tw_policy;
+	uint16_t tw_turn; /* which pool coda_conntab_tw_expire() serves first */
 	uint64_t sec[4];  /* hash secrets, from the seed */
-	/* Second line on: counters. */
+	struct tw_pool tw[2]; /* IPv4, IPv6 */
+	struct tcb_alloc ta;
+	/* Counters. */
 	struct coda_conntab_stats st __attribute__((aligned(CACHE_LINE)));
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -215,35 +338,147 @@ lane_set(uint64_t w, uint32_t slot, uint64_t sig)
 	return (w & ~(UINT64_C(0xffff) << sh)) | sig << sh;
 }
 
-/* The key entry of a value; the owner only stores valid values. */
-static inline struct coda_conntab_key *
-key_of(const struct coda_conntab *t, uint32_t v)
+/* The pool of TIME-WAIT index i (below t->nb_tw), and the entry's number in it. */
+static inline const struct tw_pool *
+tw_pool_of(const struct coda_conntab *t, uint32_t i, uint32_t *e)
 {
-	return CODA_CONNTAB_IS_TW(v) ? &t->keys_tw[CODA_CONNTAB_INDEX(v)] :
-				       &t->keys_tcb[CODA_CONNTAB_INDEX(v)];
+	const struct tw_pool *p = &t->tw[i >= t->tw[0].nb];
+
+	*e = i - p->base;
+	return p;
+}
+
+static inline char *
+tw_entry(const struct tw_pool *p, uint32_t e)
+{
+	return p->mem + (size_t)e * p->esize;
+}
+
+static inline struct tw_state *
+tw_state_of(const struct tw_pool *p, uint32_t e)
+{
+	return (struct tw_state *)(tw_entry(p, e) + p->alen);
+}
+
+/* Owner: whether TIME-WAIT index i holds key k. */
+static inline bool
+tw_key_equal(const struct coda_conntab *t, uint32_t i, const struct coda_conntab_key *k)
+{
+	uint32_t e;
+	const struct tw_pool *p = tw_pool_of(t, i, &e);
+	const char *ent = tw_entry(p, e);
+	const struct tw_state *s = (const struct tw_state *)(ent + p->alen);
+
+	return k->family == p->family && s->lport == k->lport && s->rport == k->rport &&
+	       memcmp(ent, k->raddr, p->alen) == 0 &&
+	       memcmp(t->laddr->addr[s->lflags & TW_LADDR_MASK], k->laddr, 16) == 0;
+}
+
+/* Owner: whether value v (stored by the owner, so in range) holds key k. */
+static inline bool
+val_key_equal(const struct coda_conntab *t, uint32_t v, const struct coda_conntab_key *k)
+{
+	if (CODA_CONNTAB_IS_TW(v))
+		return tw_key_equal(t, CODA_CONNTAB_INDEX(v), k);
+	return coda_conntab_key_equal(&t->keys_tcb[v], k);
+}
+
+/* Owner: the key kept by TIME-WAIT entry e of pool p. */
+static void
+tw_key(const struct coda_conntab *t, const struct tw_pool *p, uint32_t e,
+       struct coda_conntab_key *k)
+{
+	const struct tw_state *s = tw_state_of(p, e);
+
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->lport = s->lport;
+	k->rport = s->rport;
+	memcpy(k->raddr, tw_entry(p, e), p->alen);
+	memcpy(k->laddr, t->laddr->addr[s->lflags & TW_LADDR_MASK], 16);
 }
 
 /*
- * The same for a reader, which may read a value from a torn bucket (it will
- * retry): every value ever stored is in range, but check anyway rather than
- * trust a racy read with an address.
+ * Prefetch what comparing a key with value v reads: a TCB key (40 bytes at
+ * a 40-byte stride, so 3 in 8 straddle two lines) or a TIME-WAIT entry
+ * (28 or 40 bytes): both ends, one line or two.
  */
-static inline const struct coda_conntab_key *
-key_of_checked(const struct coda_conntab *t, uint32_t v)
+static inline void
+prefetch_entry(const struct coda_conntab *t, uint32_t v)
 {
-	uint32_t i = CODA_CONNTAB_INDEX(v);
+	const char *a;
+	size_t len;
 
-	if (CODA_CONNTAB_IS_TW(v))
-		return i < t->nb_tw ? &t->keys_tw[i] : NULL;
-	return i < t->nb_tcb ? &t->keys_tcb[i] : NULL;
+	if (CODA_CONNTAB_IS_TW(v)) {
+		uint32_t e;
+		const struct tw_pool *p = tw_pool_of(t, CODA_CONNTAB_INDEX(v), &e);
+
+		a = tw_entry(p, e);
+		len = p->esize;
+	} else {
+		a = (const char *)&t->keys_tcb[v];
+		len = sizeof(struct coda_conntab_key);
+	}
+	__builtin_prefetch(a, 0);
+	__builtin_prefetch(a + len - 1, 0);
 }
 
-static inline bool
-key_equal_atomic(const struct coda_conntab_key *stored, const struct coda_conntab_key *k)
+/*
+ * Reader: load the key of value v, and for a TIME-WAIT value its state,
+ * with atomic loads. The value may come from a torn bucket (the caller's
+ * reader_end() will fail): every value ever stored is in range, but check
+ * anyway rather than trust a racy read with an address. False when out of
+ * range.
+ */
+static bool
+reader_key_load(const struct coda_conntab *t, uint32_t v, struct coda_conntab_key *k,
+		struct tw_state *st)
 {
-	return ((LOAD(&stored->w[0]) ^ k->w[0]) | (LOAD(&stored->w[1]) ^ k->w[1]) |
-		(LOAD(&stored->w[2]) ^ k->w[2]) | (LOAD(&stored->w[3]) ^ k->w[3]) |
-		(LOAD(&stored->w[4]) ^ k->w[4])) == 0;
+	uint32_t i = CODA_CONNTAB_INDEX(v), e, j, x;
+	const struct tw_pool *p;
+	const struct tw_state *s;
+	const uint32_t *ra;
+	uint64_t la[2];
+	uint16_t lf;
+
+	if (!CODA_CONNTAB_IS_TW(v)) {
+		if (i >= t->nb_tcb)
+			return false;
+		for (j = 0; j < 5; j++)
+			k->w[j] = LOAD(&t->keys_tcb[i].w[j]);
+		return true;
+	}
+	if (i >= t->nb_tw)
+		return false;
+	p = tw_pool_of(t, i, &e);
+	ra = (const uint32_t *)(const void *)tw_entry(p, e);
+	s = tw_state_of(p, e);
+	lf = LOAD(&s->lflags);
+	if ((lf & TW_LADDR_MASK) >= CODA_CONNTAB_TW_LADDR_MAX)
+		return false;
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->lport = LOAD(&s->lport);
+	k->rport = LOAD(&s->rport);
+	for (j = 0; j < p->alen / 4; j++) {
+		x = LOAD(&ra[j]);
+		memcpy(k->raddr + 4 * j, &x, 4);
+	}
+	la[0] = LOAD(&t->laddr->addr[lf & TW_LADDR_MASK][0]);
+	la[1] = LOAD(&t->laddr->addr[lf & TW_LADDR_MASK][1]);
+	memcpy(k->laddr, la, 16);
+	if (st != NULL) {
+		st->lport = k->lport;
+		st->rport = k->rport;
+		st->snd_nxt = LOAD(&s->snd_nxt);
+		st->rcv_nxt = LOAD(&s->rcv_nxt);
+		st->ts_recent = LOAD(&s->ts_recent);
+		st->ts_min = LOAD(&s->ts_min);
+		st->rcv_wnd = LOAD(&s->rcv_wnd);
+		st->ack_stamp = LOAD(&s->ack_stamp);
+		st->lflags = lf;
+	}
+	return true;
 }
 
 /* Writer side of the seqlock: open a change of bucket b. */
@@ -302,67 +537,123 @@ reader_end(const struct bucket *b, uint32_t s)
 	return __atomic_load_n(&b->seq, __ATOMIC_RELAXED) == s;
 }
 
+static void
+tw_pool_init(struct tw_pool *p, char *mem, uint32_t nb, uint32_t base, int family)
+{
+	p->mem = mem;
+	p->nb = nb;
+	p->base = base;
+	p->family = (uint8_t)family;
+	p->esize = family == AF_INET ? sizeof(struct tw4) : sizeof(struct tw6);
+	p->alen = family == AF_INET ? 4 : 16;
+	p->free_head = NIL;
+}
+
 struct coda_conntab *
 coda_conntab_create(const struct coda_conntab_conf *conf)
 {
-	struct coda_conntab *t;
+	struct coda_conntab *t = NULL;
 	uint64_t total, slots, seed;
-	size_t hdr, bkt, ktcb, ktw, need, align = CACHE_LINE;
+	size_t hdr, bkt, ktcb, lal, tw4, tw6, need, align = CACHE_LINE;
 	void *mem = NULL;
 	char *p;
+	int err = EINVAL;
 
-	if (conf == NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	total = (uint64_t)conf->nb_tcb + conf->nb_tw;
-	if (total == 0 || total > CODA_CONNTAB_MAX_ENTRIES) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (conf == NULL)
+		goto err;
+	total = (uint64_t)conf->nb_tcb + conf->nb_tw + conf->nb_tw6;
+	if (total == 0 || total > CODA_CONNTAB_MAX_ENTRIES ||
+	    (conf->tw_policy != CODA_CONNTAB_TW_RECYCLE && conf->tw_policy != CODA_CONNTAB_TW_SKIP))
+		goto err;
+#ifndef CODA_CONNTAB_RCU
+	if (conf->qsbr != NULL)
+		goto err;
+#endif
 	/* 1.2 slots per entry: at most 83% load when full (see the header). */
 	slots = total + total / 5;
 	hdr = align_up(sizeof(*t));
 	bkt = (size_t)prime_at_least((uint32_t)((slots + SLOTS - 1) / SLOTS)) *
 	      sizeof(struct bucket);
 	ktcb = align_up((size_t)conf->nb_tcb * sizeof(struct coda_conntab_key));
-	ktw = align_up((size_t)conf->nb_tw * sizeof(struct coda_conntab_key));
-	need = hdr + bkt + ktcb + ktw;
-	/* Buckets and keys are read at random: huge pages save a TLB miss. Advisory. */
+	lal = align_up(sizeof(struct laddr_list));
+	tw4 = align_up((size_t)conf->nb_tw * sizeof(struct tw4));
+	tw6 = align_up((size_t)conf->nb_tw6 * sizeof(struct tw6));
+	need = hdr + bkt + ktcb + lal + tw4 + tw6;
+	/* Buckets and entries are read at random: huge pages save a TLB miss. Advisory. */
 	if (need >= 2 * HUGE_PAGE) {
 		align = HUGE_PAGE;
 		need = (need + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
 	}
-	if (posix_memalign(&mem, align, need) != 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	err = ENOMEM;
+	if (posix_memalign(&mem, align, need) != 0)
+		goto err;
 	if (align == HUGE_PAGE)
 		(void)madvise(mem, need, MADV_HUGEPAGE);
 	/* Zero everything: every seq even, every slot free, every key unused; pages touched now. */
 	memset(mem, 0, need);
 	t = mem;
 	p = (char *)mem + hdr;
-	t->buckets = (struct bucket *)p;
+	t->buckets = (struct bucket *)(void *)p;
 	t->nb_buckets = (uint32_t)(bkt / sizeof(struct bucket));
 	p += bkt;
-	t->keys_tcb = (struct coda_conntab_key *)p;
+	t->keys_tcb = (struct coda_conntab_key *)(void *)p;
 	p += ktcb;
-	t->keys_tw = (struct coda_conntab_key *)p;
+	t->laddr = (struct laddr_list *)(void *)p;
+	p += lal;
+	tw_pool_init(&t->tw[0], p, conf->nb_tw, 0, AF_INET);
+	p += tw4;
+	tw_pool_init(&t->tw[1], p, conf->nb_tw6, conf->nb_tw, AF_INET6);
 	t->nb_tcb = conf->nb_tcb;
-	t->nb_tw = conf->nb_tw;
+	t->nb_tw = conf->nb_tw + conf->nb_tw6;
+	t->tw_policy = (uint16_t)conf->tw_policy;
+	for (unsigned int i = 0; i < 2; i++)
+		if (t->tw[i].nb > 0 &&
+		    (t->tw[i].wheel = coda_wheel_create(t->tw[i].nb, conf->now)) == NULL)
+			goto err;
+	/*
+	 * TCB indices: a stack of freed ones, then those never used. Neither
+	 * array is written here, so a table whose caller allocates its own
+	 * indices never makes them resident.
+	 */
+	t->ta.qsbr = conf->qsbr;
+	t->ta.stack = malloc(((size_t)conf->nb_tcb + 1) * sizeof(uint32_t));
+	t->ta.used = calloc((size_t)conf->nb_tcb + 1, 1);
+	if (t->ta.stack == NULL || t->ta.used == NULL)
+		goto err;
+	if (conf->qsbr != NULL) {
+		t->ta.limbo = malloc(((size_t)conf->nb_tcb + 1) * sizeof(uint32_t));
+		t->ta.token = malloc(((size_t)conf->nb_tcb + 1) * sizeof(uint64_t));
+		if (t->ta.limbo == NULL || t->ta.token == NULL)
+			goto err;
+	}
 	seed = conf->seed;
 	for (unsigned int i = 0; i < 4; i++)
 		t->sec[i] = splitmix64(&seed) | 1;
 	t->st.buckets = t->nb_buckets;
 	t->st.index_bytes = bkt;
-	t->st.key_bytes = ktcb + ktw;
+	t->st.key_bytes = ktcb;
+	t->st.tw_bytes = lal + tw4 + tw6;
+	for (unsigned int i = 0; i < 2; i++)
+		if (t->tw[i].nb > 0)
+			t->st.tw_bytes += coda_wheel_memsize(t->tw[i].nb);
 	return t;
+err:
+	coda_conntab_free(t);
+	errno = err;
+	return NULL;
 }
 
 void
 coda_conntab_free(struct coda_conntab *t)
 {
+	if (t == NULL)
+		return;
+	coda_wheel_free(t->tw[0].wheel);
+	coda_wheel_free(t->tw[1].wheel);
+	free(t->ta.stack);
+	free(t->ta.used);
+	free(t->ta.limbo);
+	free(t->ta.token);
 	free(t);
 }
 
@@ -386,7 +677,7 @@ lookup_hashed(const struct coda_conntab *t, const struct coda_conntab_key *k, ui
 
 		for (m = match_mask(b->sigw[0], b->sigw[1], sig); m != 0; m &= m - 1) {
 			v = b->val[__builtin_ctz(m)];
-			if (coda_conntab_key_equal(key_of(t, v), k)) {
+			if (val_key_equal(t, v, k)) {
 				*value = v;
 				return 0;
 			}
@@ -396,101 +687,6 @@ lookup_hashed(const struct coda_conntab *t, const struct coda_conntab_key *k, ui
 		bi = next_bucket(t, bi, step_of(t, h));
 	}
 	return -ENOENT;
-}
-
-/*
- * Prefetch a key entry: 40 bytes at a 40-byte stride, so 3 in 8 of them
- * straddle two cache lines; ask for both ends (one line or two).
- */
-static inline void
-prefetch_key_entry(const struct coda_conntab_key *ke)
-{
-	__builtin_prefetch(ke, 0);
-	__builtin_prefetch((const char *)ke + sizeof(*ke) - 1, 0);
-}
-
-int
-coda_conntab_insert(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value)
-{
-	uint32_t idx = CODA_CONNTAB_INDEX(value);
-	bool tw = CODA_CONNTAB_IS_TW(value);
-	struct coda_conntab_key *ke;
-	uint32_t bi, home, d, m, free_b = NIL, free_s = 0, free_d = 0, i;
-	bool matching = true;
-	uint64_t h, sig;
-	struct bucket *b;
-
-	if ((k->family != AF_INET && k->family != AF_INET6) || idx >= (tw ? t->nb_tw : t->nb_tcb))
-		return -EINVAL;
-	ke = key_of(t, value);
-	__builtin_prefetch(ke, 1);
-	__builtin_prefetch((const char *)ke + sizeof(*ke) - 1, 1);
-	h = key_hash(t, k);
-	sig = sig_of(h);
-	home = bi = home_of(t, h);
-	/*
-	 * One pass: look for the key while the overflow counts say it may be
-	 * further on, and for the first free slot. Fewer entries than slots,
-	 * so a free slot exists; the bound only guards against a corrupted
-	 * table.
-	 */
-	for (d = 0; d < t->nb_buckets; d++) {
-		b = &t->buckets[bi];
-		if (matching) {
-			for (m = match_mask(b->sigw[0], b->sigw[1], sig); m != 0; m &= m - 1)
-				if (coda_conntab_key_equal(key_of(t, b->val[__builtin_ctz(m)]), k))
-					return -EEXIST;
-			matching = b->ovf != 0;
-		}
-		if (free_b == NIL) {
-			m = match_mask(b->sigw[0], b->sigw[1], 0);
-			if (m != 0) {
-				free_b = bi;
-				free_s = (uint32_t)__builtin_ctz(m);
-				free_d = d;
-			}
-		}
-		if (!matching && free_b != NIL)
-			break;
-		bi = next_bucket(t, bi, step_of(t, h));
-	}
-	if ((tw ? t->cnt_tw : t->cnt_tcb) == (tw ? t->nb_tw : t->nb_tcb)) {
-		STAT_ADD(t, enospc, 1);
-		return -ENOSPC;
-	}
-	if (ke->family != 0)
-		return -EBUSY;
-	if (free_b == NIL)
-		return -EFAULT; /* unreachable: fewer entries than slots */
-
-	/*
-	 * Count the entry in the buckets it passes before it is visible, so a
-	 * reader that finds it in its slot can also reach it from its home.
-	 */
-	for (bi = home; bi != free_b; bi = next_bucket(t, bi, step_of(t, h))) {
-		b = &t->buckets[bi];
-		bucket_begin(b);
-		STORE(&b->ovf, b->ovf + 1);
-		bucket_end(b);
-	}
-	b = &t->buckets[free_b];
-	bucket_begin(b);
-	/* The key entry first (word 0 last, it carries the in-use family). */
-	for (i = 4; i > 0; i--)
-		STORE(&ke->w[i], k->w[i]);
-	STORE(&ke->w[0], k->w[0]);
-	STORE(&b->val[free_s], value);
-	STORE(&b->sigw[free_s / 4], lane_set(b->sigw[free_s / 4], free_s, sig));
-	bucket_end(b);
-
-	if (tw)
-		STORE(&t->cnt_tw, t->cnt_tw + 1);
-	else
-		STORE(&t->cnt_tcb, t->cnt_tcb + 1);
-	STAT_ADD(t, inserts, 1);
-	if (free_d > t->st.max_probe)
-		STORE(&t->st.max_probe, free_d);
-	return 0;
 }
 
 /* Owner: find the bucket and slot of k (hash h). */
@@ -506,7 +702,7 @@ find_slot(const struct coda_conntab *t, const struct coda_conntab_key *k, uint64
 		b = &t->buckets[bi];
 		for (m = match_mask(b->sigw[0], b->sigw[1], sig); m != 0; m &= m - 1) {
 			s = (uint32_t)__builtin_ctz(m);
-			if (coda_conntab_key_equal(key_of(t, b->val[s]), k)) {
+			if (val_key_equal(t, b->val[s], k)) {
 				*bucket = bi;
 				*slot = s;
 				return 0;
@@ -519,28 +715,257 @@ find_slot(const struct coda_conntab *t, const struct coda_conntab_key *k, uint64
 	return -ENOENT;
 }
 
-int
-coda_conntab_delete(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value)
-{
-	uint64_t h = key_hash(t, k);
-	uint32_t home = home_of(t, h), bi, s, v;
-	struct coda_conntab_key *ke;
-	struct bucket *b;
+/* Where an insert of k (hash h, not in the table) goes: the first free slot on its probe. */
+struct place {
+	uint32_t bucket, slot, dist;
+};
 
-	if (find_slot(t, k, h, &bi, &s) != 0)
-		return -ENOENT;
-	b = &t->buckets[bi];
-	v = b->val[s];
-	ke = key_of(t, v);
+/*
+ * One pass: look for k while the overflow counts say it may be further on,
+ * and for the first free slot. There are fewer entries than slots, so a
+ * free slot exists; the bound only guards against a corrupted table.
+ */
+static int
+probe_insert(const struct coda_conntab *t, const struct coda_conntab_key *k, uint64_t h,
+	     struct place *pl)
+{
+	uint64_t sig = sig_of(h);
+	uint32_t bi = home_of(t, h), d, m;
+	bool matching = true;
+	const struct bucket *b;
+
+	pl->bucket = NIL;
+	for (d = 0; d < t->nb_buckets; d++) {
+		b = &t->buckets[bi];
+		if (matching) {
+			for (m = match_mask(b->sigw[0], b->sigw[1], sig); m != 0; m &= m - 1)
+				if (val_key_equal(t, b->val[__builtin_ctz(m)], k))
+					return -EEXIST;
+			matching = b->ovf != 0;
+		}
+		if (pl->bucket == NIL) {
+			m = match_mask(b->sigw[0], b->sigw[1], 0);
+			if (m != 0) {
+				pl->bucket = bi;
+				pl->slot = (uint32_t)__builtin_ctz(m);
+				pl->dist = d;
+			}
+		}
+		if (!matching && pl->bucket != NIL)
+			break;
+		bi = next_bucket(t, bi, step_of(t, h));
+	}
+	return 0;
+}
+
+/* Minutes of the TIME-WAIT clock that a TS.Recent time is kept as (see struct coda_conntab_tw). */
+static uint16_t
+ts_stamp(uint64_t ts, uint64_t now)
+{
+	const uint64_t max_age = (uint64_t)TS_AGE_MAX_MIN * MS_PER_MIN;
+
+	if (ts > now)
+		ts = now;
+	if (now - ts > max_age)
+		ts = now - max_age;
+	return (uint16_t)(ts / MS_PER_MIN);
+}
+
+/* The time back from a stamp: the last minute at or before now that matches it. */
+static uint64_t
+ts_time(uint16_t m, uint64_t now)
+{
+	uint64_t nm = now / MS_PER_MIN;
+	uint16_t d = (uint16_t)(nm - m);
+
+	return nm >= d ? (nm - d) * MS_PER_MIN : 0;
+}
+
+static uint16_t
+ack_stamp(uint64_t a, uint64_t now)
+{
+	if (a > now)
+		a = now;
+	/* So that now's unit minus the stamp's stays below 2^16. */
+	if (now - a > ACK_AGE_MAX - (UINT64_C(2) << ACK_STAMP_SHIFT))
+		a = now - (ACK_AGE_MAX - (UINT64_C(2) << ACK_STAMP_SHIFT));
+	return (uint16_t)(a >> ACK_STAMP_SHIFT);
+}
+
+static uint64_t
+ack_time(uint16_t a, uint64_t now)
+{
+	uint64_t nu = now >> ACK_STAMP_SHIFT;
+	uint16_t d = (uint16_t)(nu - a);
+
+	return nu >= d ? (nu - d) << ACK_STAMP_SHIFT : 0;
+}
+
+/* Write what an entry keeps, but its key (atomic stores: readers may be copying it). */
+static void
+tw_write_state(struct tw_state *s, const struct coda_conntab_tw *tw, uint64_t now, uint16_t li)
+{
+	STORE(&s->snd_nxt, tw->snd_nxt);
+	STORE(&s->rcv_nxt, tw->rcv_nxt);
+	STORE(&s->ts_recent, tw->ts_recent);
+	STORE(&s->ts_min, ts_stamp(tw->ts_recent_ms, now));
+	STORE(&s->rcv_wnd, tw->rcv_wnd);
+	STORE(&s->ack_stamp, ack_stamp(tw->last_ack_ms, now));
+	STORE(&s->lflags, (uint16_t)(li | (uint16_t)(tw->rcv_wscale << TW_WSCALE_SHIFT) |
+				     (tw->ts_on ? TW_TS_ON : 0)));
+}
+
+static void
+tw_read_state(const struct tw_state *s, uint64_t now, struct coda_conntab_tw *tw)
+{
+	tw->snd_nxt = s->snd_nxt;
+	tw->rcv_nxt = s->rcv_nxt;
+	tw->ts_recent = s->ts_recent;
+	tw->rcv_wnd = s->rcv_wnd;
+	tw->rcv_wscale = (uint8_t)((s->lflags & TW_WSCALE_MASK) >> TW_WSCALE_SHIFT);
+	tw->ts_on = (s->lflags & TW_TS_ON) != 0;
+	tw->ts_recent_ms = ts_time(s->ts_min, now);
+	tw->last_ack_ms = ack_time(s->ack_stamp, now);
+}
+
+/* What a TIME-WAIT entry is filled with when its key is published. */
+struct tw_fill {
+	const struct coda_conntab_tw *tw;
+	uint64_t now;
+	uint16_t li;
+};
+
+/* Write value v's entry for key k: a TCB key, or a TIME-WAIT entry from f. */
+static void
+entry_write(struct coda_conntab *t, uint32_t v, const struct coda_conntab_key *k,
+	    const struct tw_fill *f)
+{
+	uint32_t i, e, x;
+
+	if (!CODA_CONNTAB_IS_TW(v)) {
+		struct coda_conntab_key *ke = &t->keys_tcb[v];
+
+		/* Word 0 last: it carries the in-use family. */
+		for (i = 4; i > 0; i--)
+			STORE(&ke->w[i], k->w[i]);
+		STORE(&ke->w[0], k->w[0]);
+		return;
+	}
+	{
+		const struct tw_pool *p = tw_pool_of(t, CODA_CONNTAB_INDEX(v), &e);
+		uint32_t *ra = (uint32_t *)(void *)tw_entry(p, e);
+		struct tw_state *s = tw_state_of(p, e);
+
+		for (i = 0; i < p->alen / 4; i++) {
+			memcpy(&x, k->raddr + 4 * i, 4);
+			STORE(&ra[i], x);
+		}
+		STORE(&s->lport, k->lport);
+		STORE(&s->rport, k->rport);
+		tw_write_state(s, f->tw, f->now, f->li);
+	}
+}
+
+/*
+ * Publish k with value v at the place found by probe_insert(): count the
+ * entry in the buckets it passes before it is visible, so a reader that
+ * finds it in its slot can also reach it from its home; then one change of
+ * its bucket writes the entry, the value and the signature.
+ */
+static void
+insert_at(struct coda_conntab *t, const struct coda_conntab_key *k, uint64_t h,
+	  const struct place *pl, uint32_t v, const struct tw_fill *f)
+{
+	struct bucket *b;
+	uint32_t bi;
+
+	for (bi = home_of(t, h); bi != pl->bucket; bi = next_bucket(t, bi, step_of(t, h))) {
+		b = &t->buckets[bi];
+		bucket_begin(b);
+		STORE(&b->ovf, b->ovf + 1);
+		bucket_end(b);
+	}
+	b = &t->buckets[pl->bucket];
+	bucket_begin(b);
+	entry_write(t, v, k, f);
+	STORE(&b->val[pl->slot], v);
+	STORE(&b->sigw[pl->slot / 4], lane_set(b->sigw[pl->slot / 4], pl->slot, sig_of(h)));
+	bucket_end(b);
+	if (CODA_CONNTAB_IS_TW(v))
+		STORE(&t->cnt_tw, t->cnt_tw + 1);
+	else
+		STORE(&t->cnt_tcb, t->cnt_tcb + 1);
+	if (pl->dist > t->st.max_probe)
+		STORE(&t->st.max_probe, pl->dist);
+}
+
+int
+coda_conntab_insert(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value)
+{
+	struct place pl;
+	uint64_t h;
+	int rc;
+
+	if ((k->family != AF_INET && k->family != AF_INET6) || CODA_CONNTAB_IS_TW(value) ||
+	    value >= t->nb_tcb)
+		return -EINVAL;
+	__builtin_prefetch(&t->keys_tcb[value], 1);
+	h = key_hash(t, k);
+	rc = probe_insert(t, k, h, &pl);
+	if (rc != 0)
+		return rc;
+	if (t->cnt_tcb == t->nb_tcb) {
+		STAT_ADD(t, enospc, 1);
+		return -ENOSPC;
+	}
+	if (t->keys_tcb[value].family != 0)
+		return -EBUSY;
+	if (pl.bucket == NIL)
+		return -EFAULT; /* unreachable: fewer entries than slots */
+	insert_at(t, k, h, &pl, value, NULL);
+	STAT_ADD(t, inserts, 1);
+	return 0;
+}
+
+/* Free TIME-WAIT entry e of pool p: its timer, and the entry onto the free list. */
+static void
+tw_release(struct tw_pool *p, uint32_t e)
+{
+	(void)coda_wheel_cancel(p->wheel, e); /* -ENOENT when it fired or was taken */
+	STORE(&tw_state_of(p, e)->snd_nxt, p->free_head);
+	p->free_head = e;
+	p->cnt--;
+}
+
+/*
+ * Remove the entry in slot s of bucket bi, whose key has hash h, and free
+ * what its value named. Returns the value.
+ */
+static uint32_t
+remove_at(struct coda_conntab *t, uint64_t h, uint32_t bi, uint32_t s)
+{
+	struct bucket *b = &t->buckets[bi];
+	uint32_t v = b->val[s], home = home_of(t, h), e;
+
 	bucket_begin(b);
 	STORE(&b->sigw[s / 4], lane_set(b->sigw[s / 4], s, 0));
 	/*
-	 * Free the index. Inside this bucket's change: a reader that read
-	 * the slot before it was cleared and now reads this key entry (or the
-	 * next key stored under the index, later in program order) fails its
-	 * reader_end() on this bucket.
+	 * Free the index inside this bucket's change: a reader that read the
+	 * slot before it was cleared and now reads the key entry or
+	 * TIME-WAIT entry (or what is stored there next, later in program
+	 * order: the free-list link, the next key) fails its reader_end() on
+	 * this bucket.
 	 */
-	STORE(&ke->w[0], 0);
+	if (CODA_CONNTAB_IS_TW(v)) {
+		struct tw_pool *p =
+			&t->tw[(uintptr_t)(tw_pool_of(t, CODA_CONNTAB_INDEX(v), &e) - t->tw)];
+
+		tw_release(p, e);
+		STORE(&t->cnt_tw, t->cnt_tw - 1);
+	} else {
+		STORE(&t->keys_tcb[v].w[0], 0);
+		STORE(&t->cnt_tcb, t->cnt_tcb - 1);
+	}
 	bucket_end(b);
 	/* The entry no longer probes past the buckets before its slot. */
 	for (; home != bi; home = next_bucket(t, home, step_of(t, h))) {
@@ -549,11 +974,21 @@ coda_conntab_delete(struct coda_conntab *t, const struct coda_conntab_key *k, ui
 		STORE(&b->ovf, b->ovf - 1);
 		bucket_end(b);
 	}
-	if (CODA_CONNTAB_IS_TW(v))
-		STORE(&t->cnt_tw, t->cnt_tw - 1);
-	else
-		STORE(&t->cnt_tcb, t->cnt_tcb - 1);
+	return v;
+}
+
+int
+coda_conntab_delete(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value)
+{
+	uint64_t h = key_hash(t, k);
+	uint32_t bi, s, v;
+
+	if (find_slot(t, k, h, &bi, &s) != 0)
+		return -ENOENT;
+	v = remove_at(t, h, bi, s);
 	STAT_ADD(t, deletes, 1);
+	if (CODA_CONNTAB_IS_TW(v))
+		STAT_ADD(t, tw_removed, 1);
 	if (value != NULL)
 		*value = v;
 	return 0;
@@ -563,49 +998,49 @@ int
 coda_conntab_replace(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t value,
 		     uint32_t *old)
 {
-	uint32_t idx = CODA_CONNTAB_INDEX(value), bi, s, v, i;
-	bool tw = CODA_CONNTAB_IS_TW(value);
-	struct coda_conntab_key *ke, *ke_new;
+	uint32_t bi, s, v, e;
+	struct coda_conntab_key *ke_new;
 	struct bucket *b;
 
-	if (idx >= (tw ? t->nb_tw : t->nb_tcb))
+	if (CODA_CONNTAB_IS_TW(value) || value >= t->nb_tcb)
 		return -EINVAL;
 	if (find_slot(t, k, key_hash(t, k), &bi, &s) != 0)
 		return -ENOENT;
 	b = &t->buckets[bi];
 	v = b->val[s];
-	ke = key_of(t, v);
-	ke_new = key_of(t, value);
-	if (tw != CODA_CONNTAB_IS_TW(v) &&
-	    (tw ? t->cnt_tw : t->cnt_tcb) == (tw ? t->nb_tw : t->nb_tcb)) {
+	ke_new = &t->keys_tcb[value];
+	if (CODA_CONNTAB_IS_TW(v) && t->cnt_tcb == t->nb_tcb) {
 		STAT_ADD(t, enospc, 1);
 		return -ENOSPC;
 	}
-	if (ke_new != ke && ke_new->family != 0)
+	if (v != value && ke_new->family != 0)
 		return -EBUSY;
 	/*
-	 * One change of the bucket: the key entry moves to the new index and
-	 * the value switches, so a reader sees the old pair or the new one,
-	 * never neither. Writing the new key entry inside this change is safe
-	 * for readers still holding a stale slot that named the new index:
-	 * the delete that freed it bumped that slot's bucket earlier in
-	 * program order (the argument at bucket_begin()).
+	 * One change of the bucket: the key moves to the new index and the
+	 * value switches, so a reader sees the old pair or the new one, never
+	 * neither. Writing the new key entry inside this change is safe for
+	 * readers still holding a stale slot that named the new index: the
+	 * delete that freed it bumped that slot's bucket earlier in program
+	 * order (the argument at bucket_begin()).
 	 */
 	bucket_begin(b);
-	if (ke_new != ke) {
-		for (i = 4; i > 0; i--)
-			STORE(&ke_new->w[i], k->w[i]);
-		STORE(&ke_new->w[0], k->w[0]);
-		STORE(&ke->w[0], 0);
+	if (v != value) {
+		entry_write(t, value, k, NULL);
+		if (CODA_CONNTAB_IS_TW(v)) {
+			struct tw_pool *p =
+				&t->tw[(uintptr_t)(tw_pool_of(t, CODA_CONNTAB_INDEX(v), &e) - t->tw)];
+
+			tw_release(p, e);
+		} else {
+			STORE(&t->keys_tcb[v].w[0], 0);
+		}
 	}
 	STORE(&b->val[s], value);
 	bucket_end(b);
-	if (tw && !CODA_CONNTAB_IS_TW(v)) {
-		STORE(&t->cnt_tw, t->cnt_tw + 1);
-		STORE(&t->cnt_tcb, t->cnt_tcb - 1);
-	} else if (!tw && CODA_CONNTAB_IS_TW(v)) {
+	if (CODA_CONNTAB_IS_TW(v)) {
 		STORE(&t->cnt_tcb, t->cnt_tcb + 1);
 		STORE(&t->cnt_tw, t->cnt_tw - 1);
+		STAT_ADD(t, tw_removed, 1);
 	}
 	STAT_ADD(t, replaces, 1);
 	if (old != NULL)
@@ -624,7 +1059,7 @@ coda_conntab_lookup(struct coda_conntab *t, const struct coda_conntab_key *k, ui
 	return rc;
 }
 
-/* Bulk stage 2: scan the home bucket (prefetched) and prefetch the first candidate's key. */
+/* Bulk stage 2: scan the home bucket (prefetched) and prefetch the first candidate's entry. */
 static inline void
 prefetch_key(const struct coda_conntab *t, uint64_t h)
 {
@@ -632,7 +1067,7 @@ prefetch_key(const struct coda_conntab *t, uint64_t h)
 	uint32_t m = match_mask(b->sigw[0], b->sigw[1], sig_of(h));
 
 	if (m != 0)
-		prefetch_key_entry(key_of(t, b->val[__builtin_ctz(m)]));
+		prefetch_entry(t, b->val[__builtin_ctz(m)]);
 }
 
 unsigned int
@@ -649,8 +1084,8 @@ coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *
 	 * Three stages PF_DIST keys apart, so each cache miss has two stages
 	 * of other keys' work to hide behind: (1) hash key i and prefetch its
 	 * home bucket; (2) match the signature of key i - D in its bucket and
-	 * prefetch the key entry it names; (3) resolve key i - 2D (both lines
-	 * in cache now; a second candidate or a longer probe just reads on).
+	 * prefetch the entry it names; (3) resolve key i - 2D (both lines in
+	 * cache now; a second candidate or a longer probe just reads on).
 	 */
 	for (i = 0; i < n + 2 * PF_DIST; i++) {
 		if (i < n) {
@@ -674,13 +1109,17 @@ coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *
 	return hits;
 }
 
-int
-coda_conntab_reader_lookup(const struct coda_conntab *t, const struct coda_conntab_key *k,
-			   uint32_t *value)
+/*
+ * Reader lookup; for a TIME-WAIT value also the entry's state, copied in
+ * the same consistent read of the bucket.
+ */
+static int
+reader_find(const struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value,
+	    struct tw_state *st)
 {
 	uint64_t h = key_hash(t, k), sig = sig_of(h);
 	uint32_t bi = home_of(t, h), d, m, s, v = 0, ovf;
-	const struct coda_conntab_key *ke;
+	struct coda_conntab_key kk;
 	bool found;
 
 	/*
@@ -700,8 +1139,7 @@ coda_conntab_reader_lookup(const struct coda_conntab *t, const struct coda_connt
 			m = match_mask(LOAD(&b->sigw[0]), LOAD(&b->sigw[1]), sig);
 			for (; m != 0; m &= m - 1) {
 				v = LOAD(&b->val[__builtin_ctz(m)]);
-				ke = key_of_checked(t, v);
-				if (ke != NULL && key_equal_atomic(ke, k)) {
+				if (reader_key_load(t, v, &kk, st) && coda_conntab_key_equal(&kk, k)) {
 					found = true;
 					break;
 				}
@@ -718,6 +1156,25 @@ coda_conntab_reader_lookup(const struct coda_conntab *t, const struct coda_connt
 	return -ENOENT;
 }
 
+int
+coda_conntab_reader_lookup(const struct coda_conntab *t, const struct coda_conntab_key *k,
+			   uint32_t *value)
+{
+	return reader_find(t, k, value, NULL);
+}
+
+int
+coda_conntab_reader_tw(const struct coda_conntab *t, const struct coda_conntab_key *k,
+		       uint64_t now, uint32_t *value, struct coda_conntab_tw *tw)
+{
+	struct tw_state st;
+	int rc = reader_find(t, k, value, &st);
+
+	if (rc == 0 && tw != NULL && CODA_CONNTAB_IS_TW(*value))
+		tw_read_state(&st, now, tw);
+	return rc;
+}
+
 void
 coda_conntab_iter_init(const struct coda_conntab *t, struct coda_conntab_iter *it)
 {
@@ -732,8 +1189,7 @@ static void
 snapshot_bucket(const struct coda_conntab *t, uint32_t bi, struct coda_conntab_iter *it)
 {
 	const struct bucket *b = &t->buckets[bi];
-	const struct coda_conntab_key *ke;
-	uint32_t s, seq, m, v, w;
+	uint32_t s, seq, m, v;
 
 	do {
 		seq = reader_begin(b);
@@ -742,11 +1198,8 @@ snapshot_bucket(const struct coda_conntab *t, uint32_t bi, struct coda_conntab_i
 		for (; m != 0; m &= m - 1) {
 			s = (uint32_t)__builtin_ctz(m);
 			v = LOAD(&b->val[s]);
-			ke = key_of_checked(t, v);
-			if (ke == NULL)
+			if (!reader_key_load(t, v, &it->key[it->n], NULL))
 				continue; /* torn: reader_end() fails */
-			for (w = 0; w < 5; w++)
-				it->key[it->n].w[w] = LOAD(&ke->w[w]);
 			it->val[it->n++] = v;
 		}
 	} while (!reader_end(b, seq));
@@ -766,6 +1219,350 @@ coda_conntab_iter_next(const struct coda_conntab *t, struct coda_conntab_iter *i
 	*value = it->val[it->pos++];
 	return 0;
 }
+
+/* --- TIME-WAIT store ---------------------------------------------------- */
+
+/* The index of local address a in the list, adding it if new. -ENOSPC when the list is full. */
+static int
+laddr_index(struct coda_conntab *t, const uint8_t *addr, uint16_t *idx)
+{
+	struct laddr_list *l = t->laddr;
+	uint64_t a[2];
+	uint32_t i, j;
+
+	memcpy(a, addr, 16);
+	j = (uint32_t)fold(a[0] ^ t->sec[2], a[1] ^ t->sec[3]) & (LADDR_HASH_SLOTS - 1);
+	for (; l->slot[j] != 0; j = (j + 1) & (LADDR_HASH_SLOTS - 1)) {
+		i = l->slot[j] - 1u;
+		if (l->addr[i][0] == a[0] && l->addr[i][1] == a[1]) {
+			*idx = (uint16_t)i;
+			return 0;
+		}
+	}
+	if (l->n == CODA_CONNTAB_TW_LADDR_MAX)
+		return -ENOSPC;
+	/* Written before any entry names it; that entry's bucket_end() publishes both. */
+	i = l->n;
+	STORE(&l->addr[i][0], a[0]);
+	STORE(&l->addr[i][1], a[1]);
+	l->slot[j] = (uint16_t)(i + 1);
+	l->n = i + 1;
+	STAT_ADD(t, tw_laddrs, 1);
+	*idx = (uint16_t)i;
+	return 0;
+}
+
+/* A free entry of pool p, or false when it is full. */
+static bool
+tw_take(struct tw_pool *p, uint32_t *e)
+{
+	if (p->free_head != NIL) {
+		*e = p->free_head;
+		p->free_head = tw_state_of(p, *e)->snd_nxt;
+	} else if (p->fresh < p->nb) {
+		*e = p->fresh++;
+	} else {
+		return false;
+	}
+	p->cnt++;
+	return true;
+}
+
+/* End TIME-WAIT entry e of pool p, whose timer has fired or was taken: its key leaves the table. */
+static void
+tw_end(struct coda_conntab *t, struct tw_pool *p, uint32_t e)
+{
+	struct coda_conntab_key k;
+	uint64_t h;
+	uint32_t bi, s;
+
+	tw_key(t, p, e, &k);
+	h = key_hash(t, &k);
+	if (find_slot(t, &k, h, &bi, &s) == 0 &&
+	    t->buckets[bi].val[s] == CODA_CONNTAB_VALUE_TW(p->base + e)) {
+		(void)remove_at(t, h, bi, s);
+		return;
+	}
+	/* Unreachable (an entry in use is in the table); free it rather than leak it. */
+	tw_release(p, e);
+}
+
+int
+coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
+		      const struct coda_conntab_tw *tw, uint64_t now, uint64_t expiry,
+		      uint32_t *value)
+{
+	struct tw_fill f = {.tw = tw, .now = now};
+	uint32_t bi = NIL, s = 0, e, v, old;
+	struct tw_pool *p;
+	struct place pl;
+	struct bucket *b;
+	uint64_t h, clk;
+	bool found;
+
+	if ((k->family != AF_INET && k->family != AF_INET6) || tw->rcv_wscale > 14)
+		return -EINVAL;
+	p = &t->tw[k->family == AF_INET6];
+	h = key_hash(t, k);
+	found = find_slot(t, k, h, &bi, &s) == 0;
+	if (found && CODA_CONNTAB_IS_TW(t->buckets[bi].val[s]))
+		return -EEXIST;
+	if (p->nb == 0)
+		goto skip;
+	clk = coda_wheel_clock(p->wheel);
+	if (expiry > clk && expiry - clk > CODA_WHEEL_MAX_DELAY)
+		return -ERANGE;
+	if (laddr_index(t, k->laddr, &f.li) != 0) {
+		STAT_ADD(t, tw_skipped_laddr, 1);
+		goto skip;
+	}
+	if (!tw_take(p, &e)) {
+		/*
+		 * Full. RECYCLE: end the entry closest to expiry (all entries
+		 * wait the same 2 MSL, so the oldest) and take it. Its key may
+		 * share a bucket with k; entries never move, so k's slot
+		 * found above stays valid.
+		 */
+		if (t->tw_policy != CODA_CONNTAB_TW_RECYCLE ||
+		    coda_wheel_take_earliest(p->wheel, &e, 1) != 1)
+			goto skip;
+		tw_end(t, p, e);
+		STAT_ADD(t, tw_recycled, 1);
+		if (!tw_take(p, &e))
+			return -EFAULT; /* unreachable: tw_end() freed one */
+	}
+	(void)coda_wheel_arm(p->wheel, e, expiry); /* in range: checked above */
+	v = CODA_CONNTAB_VALUE_TW(p->base + e);
+	if (found) {
+		/*
+		 * In place, TCB index to TIME-WAIT entry, in one change of the
+		 * bucket: a reader sees the TCB value or the TIME-WAIT one.
+		 */
+		b = &t->buckets[bi];
+		old = b->val[s];
+		bucket_begin(b);
+		entry_write(t, v, k, &f);
+		STORE(&b->val[s], v);
+		STORE(&t->keys_tcb[old].w[0], 0);
+		bucket_end(b);
+		STORE(&t->cnt_tcb, t->cnt_tcb - 1);
+		STORE(&t->cnt_tw, t->cnt_tw + 1);
+	} else {
+		/* Not in the table (checked above), and a slot is always free. */
+		(void)probe_insert(t, k, h, &pl);
+		insert_at(t, k, h, &pl, v, &f);
+	}
+	STAT_ADD(t, tw_entered, 1);
+	if (value != NULL)
+		*value = v;
+	return 0;
+skip:
+	/* No TIME-WAIT kept: the connection leaves the table all the same. */
+	if (found) {
+		(void)remove_at(t, h, bi, s);
+		STAT_ADD(t, deletes, 1);
+	}
+	STAT_ADD(t, tw_skipped, 1);
+	return -ENOSPC;
+}
+
+/* Pool and entry of a TIME-WAIT value in use; NULL if it is not one. */
+static struct tw_pool *
+tw_in_use(const struct coda_conntab *t, uint32_t v, uint32_t *e, int *err)
+{
+	const struct tw_pool *p;
+
+	if (!CODA_CONNTAB_IS_TW(v) || CODA_CONNTAB_INDEX(v) >= t->nb_tw) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	p = tw_pool_of(t, CODA_CONNTAB_INDEX(v), e);
+	if (!coda_wheel_pending(p->wheel, *e)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	return (struct tw_pool *)(uintptr_t)p;
+}
+
+int
+coda_conntab_tw_get(const struct coda_conntab *t, uint32_t value, uint64_t now,
+		    struct coda_conntab_tw *tw)
+{
+	const struct tw_pool *p;
+	uint32_t e;
+	int err;
+
+	if ((p = tw_in_use(t, value, &e, &err)) == NULL)
+		return err;
+	tw_read_state(tw_state_of(p, e), now, tw);
+	return 0;
+}
+
+int
+coda_conntab_tw_update(struct coda_conntab *t, const struct coda_conntab_key *k,
+		       const struct coda_conntab_tw *tw, uint64_t now)
+{
+	uint32_t bi, s, v, e;
+	const struct tw_pool *p;
+	struct tw_state *st;
+	struct bucket *b;
+
+	if (tw->rcv_wscale > 14)
+		return -EINVAL;
+	if (find_slot(t, k, key_hash(t, k), &bi, &s) != 0)
+		return -ENOENT;
+	b = &t->buckets[bi];
+	v = b->val[s];
+	if (!CODA_CONNTAB_IS_TW(v))
+		return -ENOENT;
+	p = tw_pool_of(t, CODA_CONNTAB_INDEX(v), &e);
+	st = tw_state_of(p, e);
+	/* Inside a change of the entry's bucket: readers copy all old fields or all new ones. */
+	bucket_begin(b);
+	tw_write_state(st, tw, now, st->lflags & TW_LADDR_MASK);
+	bucket_end(b);
+	return 0;
+}
+
+int
+coda_conntab_tw_restart(struct coda_conntab *t, uint32_t value, uint64_t expiry)
+{
+	struct tw_pool *p;
+	uint32_t e;
+	int err;
+
+	if ((p = tw_in_use(t, value, &e, &err)) == NULL)
+		return err;
+	return coda_wheel_arm(p->wheel, e, expiry);
+}
+
+uint64_t
+coda_conntab_tw_expiry(const struct coda_conntab *t, uint32_t value)
+{
+	const struct tw_pool *p;
+	uint32_t e;
+	int err;
+
+	if ((p = tw_in_use(t, value, &e, &err)) == NULL)
+		return UINT64_MAX;
+	return coda_wheel_expiry(p->wheel, e);
+}
+
+unsigned int
+coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max)
+{
+	uint32_t due[TW_EXPIRE_BATCH];
+	unsigned int total = 0, n, i, k;
+
+	/* The pools take turns at going first, so a busy one cannot hold the other back. */
+	t->tw_turn ^= 1;
+	for (i = 0; i < 2; i++) {
+		struct tw_pool *p = &t->tw[i ^ t->tw_turn];
+
+		if (p->nb == 0)
+			continue;
+		do {
+			n = max - total < TW_EXPIRE_BATCH ? max - total : TW_EXPIRE_BATCH;
+			n = coda_wheel_advance(p->wheel, now, due, n);
+			for (k = 0; k < n; k++)
+				tw_end(t, p, due[k]);
+			total += n;
+		} while (n > 0 && total < max);
+	}
+	STAT_ADD(t, tw_expired, total);
+	return total;
+}
+
+bool
+coda_conntab_tw_due(const struct coda_conntab *t, uint64_t now)
+{
+	return (t->tw[0].nb > 0 && coda_wheel_due(t->tw[0].wheel, now)) ||
+	       (t->tw[1].nb > 0 && coda_wheel_due(t->tw[1].wheel, now));
+}
+
+/* --- TCB indices --------------------------------------------------------- */
+
+int
+coda_conntab_tcb_alloc(struct coda_conntab *t, uint32_t *idx)
+{
+	struct tcb_alloc *a = &t->ta;
+
+	if (a->nb_free > 0 || coda_conntab_tcb_reclaim(t) > 0) {
+		*idx = a->stack[--a->nb_free]; /* the most recently freed: warm in cache */
+	} else if (a->fresh < t->nb_tcb) {
+		*idx = a->fresh++;
+	} else {
+		STAT_ADD(t, tcb_alloc_fail, 1);
+		return -ENOSPC;
+	}
+	a->used[*idx] = 1;
+	return 0;
+}
+
+int
+coda_conntab_tcb_free(struct coda_conntab *t, uint32_t idx)
+{
+	struct tcb_alloc *a = &t->ta;
+
+	if (idx >= t->nb_tcb || !a->used[idx])
+		return -EINVAL;
+	if (t->keys_tcb[idx].family != 0)
+		return -EBUSY;
+	a->used[idx] = 0;
+	if (a->qsbr == NULL) {
+		a->stack[a->nb_free++] = idx;
+		return 0;
+	}
+	/* Held back until a grace period started after this point is over. */
+	a->limbo[a->tail % t->nb_tcb] = idx;
+	a->tail++;
+	STAT_ADD(t, tcb_deferred, 1);
+	return 0;
+}
+
+unsigned int
+coda_conntab_tcb_reclaim(struct coda_conntab *t)
+{
+#ifdef CODA_CONNTAB_RCU
+	struct tcb_alloc *a = &t->ta;
+	unsigned int n = 0;
+	uint64_t tok;
+	uint32_t i;
+
+	if (a->qsbr == NULL)
+		return 0;
+	/*
+	 * Indices freed since the last call share one new token: a reader
+	 * that may still hold one of them had it before this start, so once
+	 * every reader has reported quiescent after it, none holds it.
+	 */
+	if (a->started != a->tail) {
+		tok = rte_rcu_qsbr_start(a->qsbr);
+		for (i = a->started; i != a->tail; i++)
+			a->token[i % t->nb_tcb] = tok;
+		a->started = a->tail;
+	}
+	while (a->head != a->started) {
+		tok = a->token[a->head % t->nb_tcb];
+		if (tok > a->done) {
+			if (rte_rcu_qsbr_check(a->qsbr, tok, false) != 1)
+				break;
+			a->done = tok;
+		}
+		a->stack[a->nb_free++] = a->limbo[a->head % t->nb_tcb];
+		a->head++;
+		n++;
+	}
+	if (n > 0)
+		STORE(&t->st.tcb_deferred, t->st.tcb_deferred - n);
+	return n;
+#else
+	(void)t;
+	return 0;
+#endif
+}
+
+/* --- counters and audit -------------------------------------------------- */
 
 uint32_t
 coda_conntab_count(const struct coda_conntab *t)
@@ -788,6 +1585,16 @@ coda_conntab_stats(const struct coda_conntab *t, struct coda_conntab_stats *st)
 	st->buckets = t->st.buckets;
 	st->index_bytes = t->st.index_bytes;
 	st->key_bytes = t->st.key_bytes;
+	st->tw_bytes = t->st.tw_bytes;
+	st->tw_entered = LOAD(&t->st.tw_entered);
+	st->tw_expired = LOAD(&t->st.tw_expired);
+	st->tw_recycled = LOAD(&t->st.tw_recycled);
+	st->tw_skipped = LOAD(&t->st.tw_skipped);
+	st->tw_skipped_laddr = LOAD(&t->st.tw_skipped_laddr);
+	st->tw_removed = LOAD(&t->st.tw_removed);
+	st->tw_laddrs = LOAD(&t->st.tw_laddrs);
+	st->tcb_alloc_fail = LOAD(&t->st.tcb_alloc_fail);
+	st->tcb_deferred = LOAD(&t->st.tcb_deferred);
 }
 
 static uint64_t
@@ -800,14 +1607,31 @@ keys_in_use(const struct coda_conntab_key *keys, uint32_t n)
 	return c;
 }
 
+/* A pool's entries in use, free and never used add up, and match its wheel. */
+static bool
+tw_pool_consistent(const struct tw_pool *p)
+{
+	uint64_t nfree = 0;
+	uint32_t e;
+
+	if (p->nb == 0)
+		return p->cnt == 0;
+	for (e = p->free_head; e != NIL; e = tw_state_of(p, e)->snd_nxt) {
+		if (e >= p->fresh || ++nfree > p->nb || coda_wheel_pending(p->wheel, e))
+			return false;
+	}
+	return p->cnt == coda_wheel_count(p->wheel) && p->cnt + nfree == p->fresh &&
+	       coda_wheel_audit(p->wheel) == 0;
+}
+
 int
 coda_conntab_audit(const struct coda_conntab *t)
 {
 	uint32_t *ovf = calloc(t->nb_buckets, sizeof(*ovf));
 	uint64_t n_tcb = 0, n_tw = 0, h;
-	const struct coda_conntab_key *ke;
+	struct coda_conntab_key key;
 	const struct bucket *b;
-	uint32_t bi, s, v, j, d;
+	uint32_t bi, s, v, j, d, e;
 	int rc = -EFAULT;
 
 	if (ovf == NULL)
@@ -822,10 +1646,17 @@ coda_conntab_audit(const struct coda_conntab *t)
 			if (sig == 0)
 				continue;
 			v = b->val[s];
-			ke = key_of_checked(t, v);
-			if (ke == NULL || (ke->family != AF_INET && ke->family != AF_INET6))
+			if (!reader_key_load(t, v, &key, NULL) ||
+			    (key.family != AF_INET && key.family != AF_INET6))
 				goto err;
-			h = key_hash(t, ke);
+			if (CODA_CONNTAB_IS_TW(v)) {
+				const struct tw_pool *p = tw_pool_of(t, CODA_CONNTAB_INDEX(v), &e);
+
+				if (!coda_wheel_pending(p->wheel, e) ||
+				    (tw_state_of(p, e)->lflags & TW_LADDR_MASK) >= t->laddr->n)
+					goto err;
+			}
+			h = key_hash(t, &key);
 			if (sig_of(h) != sig)
 				goto err;
 			for (j = home_of(t, h), d = 0; j != bi; d++) {
@@ -843,10 +1674,14 @@ coda_conntab_audit(const struct coda_conntab *t)
 	for (bi = 0; bi < t->nb_buckets; bi++)
 		if (ovf[bi] != t->buckets[bi].ovf)
 			goto err;
-	/* Each slot's key in use, as many keys in use as slots: no index is named twice. */
+	/*
+	 * Each slot's entry in use, and as many entries in use as slots: no
+	 * index is named twice.
+	 */
 	if (n_tcb != t->cnt_tcb || n_tw != t->cnt_tw ||
 	    keys_in_use(t->keys_tcb, t->nb_tcb) != n_tcb ||
-	    keys_in_use(t->keys_tw, t->nb_tw) != n_tw)
+	    t->tw[0].cnt + t->tw[1].cnt != n_tw || !tw_pool_consistent(&t->tw[0]) ||
+	    !tw_pool_consistent(&t->tw[1]))
 		goto err;
 	rc = 0;
 err:

@@ -110,6 +110,7 @@ struct coda_wheel_stats {
 	uint64_t pending;   /**< Timers pending now. */
 	uint64_t pool_chunks; /**< Slot-entry chunks (16 handles each) in the pool. */
 	uint64_t pool_free; /**< ... of those, free now. */
+	uint64_t taken;	    /**< Handles taken before their time by coda_wheel_take_earliest(). */
 };
 
 /**
@@ -220,6 +221,31 @@ bool coda_wheel_due(const struct coda_wheel *w, uint64_t now);
  * until then.
  */
 uint64_t coda_wheel_next_expiry(const struct coda_wheel *w);
+
+/**
+ * The tick of the slot pending timer @p h sits in (for a re-armed timer, the
+ * slot it was re-armed for): the first coda_wheel_advance() whose `now` is
+ * at or after it delivers the timer. It is at or after the timer's expiry
+ * by at most the lateness of its level; a timer already due reads as the
+ * clock.
+ *
+ * @return the tick, or UINT64_MAX if @p h is not pending or out of range.
+ */
+uint64_t coda_wheel_expiry(const struct coda_wheel *w, uint32_t h);
+
+/**
+ * Take up to @p max pending timers before their time, earliest slot first,
+ * in the order coda_wheel_advance() would deliver them, without moving the
+ * clock: for a caller that must free the entries closest to expiry now (a
+ * full TIME-WAIT table recycling its oldest entry). Like advance, it
+ * examines at most 4 x @p max + 64 slot entries, so it may return fewer
+ * than @p max (even 0) while timers are pending; a re-armed timer met on
+ * the way is moved to its slot, not taken. Counted in
+ * coda_wheel_stats.taken and .fired.
+ *
+ * @return the number of handles written into @p out, 0 .. @p max.
+ */
+unsigned int coda_wheel_take_earliest(struct coda_wheel *w, uint32_t *out, unsigned int max);
 
 /** The wheel's clock: every tick before it has been processed. */
 uint64_t coda_wheel_clock(const struct coda_wheel *w);

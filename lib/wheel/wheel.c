@@ -906,6 +906,82 @@ coda_wheel_advance(struct coda_wheel *w, uint64_t now, uint32_t *expired, unsign
 	return n;
 }
 
+uint64_t
+coda_wheel_expiry(const struct coda_wheel *w, uint32_t h)
+{
+	uint16_t st;
+	uint64_t t;
+
+	if (h >= w->nb_timers || (st = w->state[h]) == 0)
+		return UINT64_MAX;
+	t = slot_time(w, (st & STATE_TAG) - 1u);
+	return t > w->clk ? t : w->clk;
+}
+
+/*
+ * The occupied slot with the earliest time, and that time; NIL when none.
+ * The due slot comes first. Otherwise the lowest set bit of each level's
+ * bitmap, rotated to the level's first boundary at or after clk, is that
+ * level's earliest slot (the placement invariant, as in next_tick()).
+ */
+static uint32_t
+earliest_slot(const struct coda_wheel *w, uint64_t *when)
+{
+	uint64_t best = UINT64_MAX;
+	uint32_t slot = NIL;
+	unsigned int lvl;
+
+	if (w->slots[DUE_SLOT].head != NIL) {
+		*when = w->clk;
+		return DUE_SLOT;
+	}
+	for (lvl = 0; lvl < CODA_WHEEL_LEVELS; lvl++) {
+		uint64_t bits = w->occupied[lvl];
+		unsigned int shift = lvl * CODA_WHEEL_LVL_CLK_SHIFT;
+		unsigned int idx, k;
+		uint64_t p, t;
+
+		if (bits == 0)
+			continue;
+		p = ceil_shift(w->clk, shift);
+		idx = (unsigned int)(p & LVL_MASK);
+		if (idx != 0)
+			bits = (bits >> idx) | (bits << (CODA_WHEEL_LVL_SIZE - idx));
+		k = (unsigned int)__builtin_ctzll(bits);
+		t = (p + k) << shift;
+		if (t < best) {
+			best = t;
+			slot = lvl * CODA_WHEEL_LVL_SIZE + ((idx + k) & LVL_MASK);
+		}
+	}
+	*when = best;
+	return slot;
+}
+
+unsigned int
+coda_wheel_take_earliest(struct coda_wheel *w, uint32_t *out, unsigned int max)
+{
+	unsigned int budget = max < (UINT32_MAX - SCAN_EXTRA) / 4 ? 4 * max + SCAN_EXTRA : UINT32_MAX;
+	unsigned int n = 0, got;
+	uint64_t when;
+	uint32_t slot;
+
+	if (w->free_chunk == NIL)
+		compact(w);
+	while (n < max && budget > 0 && (slot = earliest_slot(w, &when)) != NIL) {
+		/*
+		 * Drain it as if its time had come: a timer re-armed to a slot
+		 * of the same time is due with it; one re-armed later moves.
+		 */
+		got = drain_slot(w, slot, when, out + n, max - n, &budget);
+		n += got;
+		w->stats.taken += got;
+		if (w->slots[slot].head != NIL)
+			break; /* out of room or budget, or the pool ran dry for a move */
+	}
+	return n;
+}
+
 bool
 coda_wheel_due(const struct coda_wheel *w, uint64_t now)
 {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Check a coda-perf-* JSON file against DESIGN.md section 10.
 
-usage: check_bench_json.py [--bench NAME] [--baselines A,B] FILE [-- CMD ARGS...]
+usage: check_bench_json.py [--bench NAME] [--baselines A,B] [--baselines-any A,B] FILE
+                          [-- CMD ARGS...]
 
 With a command after `--`, FILE is removed, the command is run (it must exit
 0, and is expected to write FILE through its --json option), then FILE is
@@ -29,7 +30,7 @@ def is_number(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def check(doc, bench=None, baselines=()):
+def check(doc, bench=None, baselines=(), any_of=()):
     """Return a list of problems (empty when the document is valid)."""
     errs = []
     if not isinstance(doc, dict):
@@ -85,6 +86,13 @@ def check(doc, bench=None, baselines=()):
         for b in baselines:
             if (metric, b) not in seen:
                 errs.append("metric %r has no result against baseline %r" % (metric, b))
+    # --baselines-any: each metric against one of them, and each one used.
+    for metric in sorted({m for m, _ in seen}):
+        if any_of and not any((metric, b) in seen for b in any_of):
+            errs.append("metric %r has no result against any of %r" % (metric, list(any_of)))
+    for b in any_of:
+        if not any(name == b for _, name in seen):
+            errs.append("baseline %r is never used" % b)
     return errs
 
 
@@ -98,9 +106,13 @@ def main():
     ap.add_argument("--bench", help="expected value of 'bench'")
     ap.add_argument("--baselines", default="",
                     help="comma-separated baseline names every metric must have")
+    ap.add_argument("--baselines-any", default="",
+                    help="comma-separated baseline names: each metric must have a result "
+                         "against one of them, and each must be used")
     ap.add_argument("file")
     args = ap.parse_args(argv)
     baselines = [b for b in args.baselines.split(",") if b]
+    any_of = [b for b in args.baselines_any.split(",") if b]
 
     if cmd:
         try:
@@ -117,7 +129,7 @@ def main():
     except (OSError, ValueError) as e:
         print("FAIL: cannot read %s: %s" % (args.file, e), file=sys.stderr)
         return 1
-    errs = check(doc, args.bench, baselines)
+    errs = check(doc, args.bench, baselines, any_of)
     for e in errs:
         print("FAIL: %s: %s" % (args.file, e), file=sys.stderr)
     if errs:

@@ -4,6 +4,7 @@
  *
  *   coda-perf-conntab [EAL args] -- [--sizes 1000000,10000000] [--load 0.85]
  *                     [--repeat 3] [--burst 32] [--json FILE] [--seed S] [--ipv6]
+ *                     [--tw 10000000]
  *
  * A benchmark, not a test (STYLE.md): it prints figures and ratios and
  * asserts no timing goal. It does check correctness as it goes (every
@@ -85,6 +86,31 @@
  * DPDK's library. Both sides do the same work per key around the call: take
  * the next key from the stream and compare the value with the expected one.
  *
+ * TIME-WAIT store (--tw N, 0 to skip; once, after the sizes): N IPv4
+ * connections towards one local address enter TIME-WAIT, then all expire.
+ *   coda_conntab   a table of nb_tw = N (nb_tcb = 1): coda_conntab_tw_enter()
+ *                  with `now` stepping through one minute of virtual time
+ *                  (ms) as the N enter, expiry now + 60 s; then the clock
+ *                  jumps past the last expiry and coda_conntab_tw_expire()
+ *                  (256 a call) ends them all (key deleted, entry freed).
+ *   baseline       what a DPDK user would build from DPDK's parts: rte_hash
+ *                  as above (key -> entry) and, per entry, a struct
+ *                  rte_timer beside the same struct coda_conntab_tw state,
+ *                  in one calloc'd array. Enter = rte_hash_add_key_data +
+ *                  rte_timer_reset(60 s ... here 1 + i cycles, see below,
+ *                  SINGLE). Expire: rte_timer_manage() until all N callbacks
+ *                  ran, each deleting its key from the rte_hash (and freeing
+ *                  the key slot). rte_timer runs on the TSC, so its timers
+ *                  are set 1 + i cycles ahead (all due once the fill ends,
+ *                  in entering order: the same order as coda's) instead of
+ *                  60 s: its arming cost is the same for any delay in the
+ *                  same order.
+ *   Reported: ns per entry to enter and to expire, and the resident memory
+ *   of N entries all in (RSS growth from before creating the structures to
+ *   after the last entered, in MB) and per entry (bytes), measured with
+ *   the connection keys generated on the fly (no key array in the RSS).
+ *   Both sides check every return code and end with empty structures.
+ *
  * Before measuring, coda_conntab runs a self-check of some 20000 random
  * operations (insert, delete, replace, single and bulk lookup) against a
  * trivial model, with coda_conntab_audit() at the end.
@@ -118,9 +144,11 @@
 #include <rte_hash.h>
 #pragma GCC diagnostic pop
 #include <rte_hash_crc.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_timer.h>
 
 #include "bench.h"
 #include "coda_conntab.h"
@@ -195,6 +223,7 @@ struct options {
 	const char *json;
 	uint64_t seed;
 	bool ipv6;
+	uint32_t tw;
 };
 
 /* The keys of one size and the stream of one phase, shared by both sides. */
@@ -206,7 +235,7 @@ struct workload {
 	uint32_t *perm;
 };
 
-/* The rte_hash tables, kept until the end (see "resident memory" above). */
+/* The rte_hash tables, kept until the end (see "resident memory" above); the last for TIME-WAIT. */
 static struct rte_hash *rte_tables[MAX_SIZES];
 
 /* Resident set size in bytes (second field of /proc/self/statm). */
@@ -455,14 +484,18 @@ table_count(enum impl im, void *table)
 
 /*
  * Self-check of coda_conntab: random operations on a small table against a
- * model (which key holds which value). Key k may take value TCB(k) or TW(k),
- * so indices never clash and every outcome is known in advance.
+ * model (which key holds which value). Key k may take value TCB(k), so TCB
+ * indices never clash, or go into TIME-WAIT (the table picks the entry;
+ * the model records it); every outcome is known in advance.
  */
 static int
 self_check(uint64_t seed)
 {
-	struct coda_conntab_conf conf = {
-		.nb_tcb = SELF_CHECK_KEYS, .nb_tw = SELF_CHECK_KEYS, .seed = seed};
+	struct coda_conntab_conf conf = {.nb_tcb = SELF_CHECK_KEYS,
+					 .nb_tw = SELF_CHECK_KEYS,
+					 .nb_tw6 = SELF_CHECK_KEYS,
+					 .seed = seed};
+	struct coda_conntab_tw tw = {.snd_nxt = 1, .rcv_nxt = 2};
 	struct coda_conntab_key *keys;
 	const struct coda_conntab_key *kp[CODA_CONNTAB_BURST_MAX];
 	uint32_t model[SELF_CHECK_KEYS], vals[CODA_CONNTAB_BURST_MAX], v, want, count = 0;
@@ -485,9 +518,21 @@ self_check(uint64_t seed)
 	}
 	for (i = 0; i < SELF_CHECK_OPS; i++) {
 		k = bench_rng_below(&rng, SELF_CHECK_KEYS);
-		want = bench_rng_below(&rng, 2) ? CODA_CONNTAB_VALUE_TW(k) : CODA_CONNTAB_VALUE_TCB(k);
-		switch (bench_rng_below(&rng, 5)) {
+		want = CODA_CONNTAB_VALUE_TCB(k);
+		switch (bench_rng_below(&rng, 6)) {
 		case 0:
+			/* Into TIME-WAIT, from a TCB or from nothing. */
+			rc = coda_conntab_tw_enter(t, &keys[k], &tw, 0, 60000, &v);
+			if (rc != (model[k] != CODA_CONNTAB_NONE && CODA_CONNTAB_IS_TW(model[k]) ?
+					   -EEXIST :
+					   0) ||
+			    (rc == 0 && !CODA_CONNTAB_IS_TW(v)))
+				goto bad;
+			if (rc == 0) {
+				count += model[k] == CODA_CONNTAB_NONE;
+				model[k] = v;
+			}
+			break;
 		case 1:
 			rc = coda_conntab_insert(t, &keys[k], want);
 			if (rc != (model[k] == CODA_CONNTAB_NONE ? 0 : -EEXIST))
@@ -568,7 +613,8 @@ usage(const char *prog)
 		"  --burst   keys per bulk lookup (default 32, at most %d)\n"
 		"  --json    also write the results as DESIGN.md section 10 JSON\n"
 		"  --seed    PRNG seed (default 1)\n"
-		"  --ipv6    IPv6 keys instead of IPv4\n",
+		"  --ipv6    IPv6 keys instead of IPv4\n"
+		"  --tw      TIME-WAIT entries for the TIME-WAIT phase (default 10000000, 0: skip)\n",
 		prog, MAX_REPEAT, RTE_HASH_LOOKUP_BULK_MAX);
 }
 
@@ -583,6 +629,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"json", required_argument, NULL, 'j'},
 		{"seed", required_argument, NULL, 'S'},
 		{"ipv6", no_argument, NULL, '6'},
+		{"tw", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -599,11 +646,12 @@ parse_options(int argc, char **argv, struct options *o)
 	o->json = NULL;
 	o->seed = 1;
 	o->ipv6 = false;
+	o->tw = 10000000;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			k = bench_parse_u32_list(optarg, o->sizes, MAX_SIZES);
+			k = bench_parse_u32_list(optarg, o->sizes, MAX_SIZES - 1);
 			if (k < 0)
 				return fail("options", "bad --sizes '%s'", optarg);
 			o->nb_sizes = (unsigned int)k;
@@ -636,6 +684,12 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case '6':
 			o->ipv6 = true;
+			break;
+		case 'w':
+			ul = strtoul(optarg, &end, 10);
+			if (*end != '\0' || ul > CODA_CONNTAB_MAX_ENTRIES / 2)
+				return fail("options", "bad --tw '%s'", optarg);
+			o->tw = (uint32_t)ul;
 			break;
 		case 'h':
 		default:
@@ -785,6 +839,197 @@ out:
 	return ret;
 }
 
+/* --- TIME-WAIT store ---------------------------------------------------- */
+
+/*
+ * TIME-WAIT connection i (i < 2^33): local 198.18.0.1:443, remote
+ * 198.18.0.0/15 (17 bits) and a port (16 bits) from a bijection of i over
+ * 33 bits, so distinct i give distinct keys without storing them.
+ */
+static void
+tw_key(struct coda_conntab_key *k, uint64_t seed, uint64_t i)
+{
+	const uint64_t mask = (UINT64_C(1) << 33) - 1;
+	uint64_t x = (i * UINT64_C(0x9e3779b97) + seed) & mask;
+
+	x ^= x >> 17;
+	x = (x * UINT64_C(0x1d8e4e27d)) & mask;
+	x ^= x >> 16;
+	coda_conntab_key_v4(k, htonl(0xc6120001), htons(443),
+			    htonl(0xc6120000 | (uint32_t)(x >> 16)), htons((uint16_t)x));
+}
+
+/* The baseline's TIME-WAIT entry: what a DPDK user would keep beside rte_hash. */
+struct base_tw {
+	struct rte_timer tim;
+	struct coda_conntab_tw st;
+	uint32_t i;
+};
+
+struct base_ctx {
+	struct rte_hash *h;
+	uint64_t seed;
+	uint64_t fired;
+	uint64_t errors;
+};
+
+static struct base_ctx base_ctx;
+
+/* Expiry: the entry's key leaves the table (rte_timer callback). */
+static void
+base_expired(struct rte_timer *tim, void *arg)
+{
+	struct base_tw *e = arg;
+	struct coda_conntab_key k;
+	int32_t pos;
+
+	(void)tim;
+	tw_key(&k, base_ctx.seed, e->i);
+	pos = rte_hash_del_key(base_ctx.h, &k);
+	if (pos < 0 || rte_hash_free_key_with_position(base_ctx.h, pos) != 0)
+		base_ctx.errors++;
+	base_ctx.fired++;
+}
+
+static int
+bench_tw(const struct options *o, struct bench_report *rep)
+{
+	enum { TW_MS = 60000, EXPIRE_BATCH = 256 };
+	const uint32_t n = o->tw;
+	const uint64_t t_start = UINT64_C(1) << 40;
+	struct coda_conntab_conf conf = {.nb_tcb = 1, .nb_tw = n, .seed = o->seed ^ 0x77, .now = t_start};
+	struct coda_conntab_tw tw = {.rcv_wnd = 65535, .rcv_wscale = 7, .ts_on = 1};
+	struct coda_conntab_key k;
+	struct coda_conntab_stats st;
+	struct coda_conntab *ct = NULL;
+	struct base_tw *arr = NULL;
+	struct rte_hash *rh = NULL;
+	double fig[2][4];
+	uint64_t rss0, rss1, t0, now = t_start, entries, ended = 0, errs = 0;
+	unsigned int lcore = rte_lcore_id();
+	uint32_t i, v;
+	int ret = -1;
+
+	/* coda_conntab */
+	rss0 = rss_bytes();
+	ct = coda_conntab_create(&conf);
+	if (ct == NULL)
+		return fail("coda_conntab", "cannot create a TIME-WAIT table of %u: %s", n,
+			    strerror(errno));
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i++) {
+		now = t_start + (uint64_t)i * TW_MS / n;
+		tw_key(&k, o->seed, i);
+		tw.snd_nxt = i;
+		tw.rcv_nxt = ~i;
+		tw.ts_recent = i;
+		tw.ts_recent_ms = now;
+		errs += coda_conntab_tw_enter(ct, &k, &tw, now, now + TW_MS, &v) != 0;
+	}
+	fig[0][0] = (double)(bench_now_ns() - t0) / n;
+	rss1 = rss_bytes();
+	fig[0][2] = (double)(rss1 - rss0) / MB;
+	fig[0][3] = (double)(rss1 - rss0) / n;
+	coda_conntab_stats(ct, &st);
+	if (errs != 0 || st.entries_tw != n || coda_conntab_audit(ct) != 0) {
+		fail("coda_conntab", "TIME-WAIT fill: %" PRIu64 " errors, %" PRIu64 " entries of %u",
+		     errs, st.entries_tw, n);
+		goto out;
+	}
+	now = t_start + 2 * TW_MS + 5000;
+	t0 = bench_now_ns();
+	while (coda_conntab_tw_due(ct, now))
+		ended += coda_conntab_tw_expire(ct, now, EXPIRE_BATCH);
+	fig[0][1] = (double)(bench_now_ns() - t0) / n;
+	if (ended != n || coda_conntab_count(ct) != 0 || coda_conntab_audit(ct) != 0) {
+		fail("coda_conntab", "TIME-WAIT expiry: %" PRIu64 " ended of %u, %u left", ended, n,
+		     coda_conntab_count(ct));
+		goto out;
+	}
+	coda_conntab_free(ct);
+	ct = NULL;
+
+	/* rte_hash + rte_timer */
+	rss0 = rss_bytes();
+	rh = rte_create(MAX_SIZES - 1, n, o, &entries);
+	arr = calloc(n, sizeof(*arr));
+	if (rh == NULL || arr == NULL) {
+		fail("baseline", "cannot allocate %u TIME-WAIT entries", n);
+		goto out;
+	}
+	base_ctx.h = rh;
+	base_ctx.seed = o->seed;
+	base_ctx.fired = base_ctx.errors = 0;
+	errs = 0;
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i++) {
+		struct base_tw *e = &arr[i];
+
+		now = t_start + (uint64_t)i * TW_MS / n;
+		tw_key(&k, o->seed, i);
+		e->i = i;
+		e->st = tw;
+		e->st.snd_nxt = i;
+		e->st.rcv_nxt = ~i;
+		e->st.ts_recent = i;
+		e->st.ts_recent_ms = now;
+		errs += rte_hash_add_key_data(rh, &k, e) != 0;
+		rte_timer_init(&e->tim);
+		errs += rte_timer_reset(&e->tim, 1 + (uint64_t)i, SINGLE, lcore, base_expired, e) !=
+			0;
+	}
+	fig[1][0] = (double)(bench_now_ns() - t0) / n;
+	rss1 = rss_bytes();
+	fig[1][2] = (double)(rss1 - rss0) / MB;
+	fig[1][3] = (double)(rss1 - rss0) / n;
+	if (errs != 0 || rte_hash_count(rh) != (int32_t)n) {
+		fail("baseline", "TIME-WAIT fill: %" PRIu64 " errors", errs);
+		goto out;
+	}
+	t0 = rte_get_timer_cycles() + n + 2;
+	while (rte_get_timer_cycles() <= t0)
+		rte_pause();
+	t0 = bench_now_ns();
+	while (base_ctx.fired < n && bench_now_ns() - t0 < UINT64_C(120000000000))
+		rte_timer_manage();
+	fig[1][1] = (double)(bench_now_ns() - t0) / n;
+	if (base_ctx.fired != n || base_ctx.errors != 0 || rte_hash_count(rh) != 0) {
+		fail("baseline", "TIME-WAIT expiry: %" PRIu64 " fired of %u, %" PRIu64 " errors",
+		     base_ctx.fired, n, base_ctx.errors);
+		goto out;
+	}
+	{
+		static const char *const metric[4] = {
+			"TIME-WAIT enter (table + timer)",
+			"TIME-WAIT expire (timer + table delete)",
+			"TIME-WAIT resident memory, all in (RSS delta)",
+			"TIME-WAIT bytes per entry, all in (RSS delta / N)",
+		};
+		static const char *const unit[4] = {"ns/op", "ns/op", "MB", "B/entry"};
+
+		for (i = 0; i < 4; i++) {
+			char m[128];
+
+			snprintf(m, sizeof(m), "%s, N=%u", metric[i], n);
+			if (bench_report_add(rep, m, unit[i], fig[0][i], "rte_hash+rte_timer",
+					     fig[1][i], BENCH_LOWER) < 0) {
+				fail("report", "figure for '%s' is not positive (%g vs %g)", m,
+				     fig[0][i], fig[1][i]);
+				goto out;
+			}
+		}
+	}
+	printf("TIME-WAIT N=%u: coda_conntab %.1f B/entry all in; rte_hash+rte_timer %.1f "
+	       "B/entry (struct rte_timer %zu B, state %zu B)\n",
+	       n, fig[0][3], fig[1][3], sizeof(struct rte_timer), sizeof(struct coda_conntab_tw));
+	fflush(stdout);
+	ret = 0;
+out:
+	coda_conntab_free(ct);
+	free(arr);
+	return ret;
+}
+
 static void
 print_header(const struct options *o, unsigned int thp_lists)
 {
@@ -835,6 +1080,10 @@ main(int argc, char **argv)
 	ret = 1;
 	if (parse_options(argc, argv, &o) < 0)
 		goto out;
+	if (rte_timer_subsystem_init() < 0) {
+		fail("rte_timer", "cannot init: %s", rte_strerror(rte_errno));
+		goto out;
+	}
 	/* Same page size request as coda_conntab's own allocation (see "Fairness"). */
 	if (!rte_eal_has_hugepages())
 		rte_memseg_list_walk(madvise_msl, &thp_lists);
@@ -845,6 +1094,8 @@ main(int argc, char **argv)
 	for (i = 0; i < o.nb_sizes; i++)
 		if (bench_size(i, &o, &rng, &rep) < 0)
 			goto out;
+	if (o.tw > 0 && bench_tw(&o, &rep) < 0)
+		goto out;
 	if (bench_report_finish(&rep, PROG, "coda_conntab", o.json) < 0)
 		goto out;
 	ret = 0;
@@ -852,6 +1103,7 @@ out:
 	bench_report_free(&rep);
 	for (i = 0; i < MAX_SIZES; i++)
 		rte_hash_free(rte_tables[i]);
+	rte_timer_subsystem_finalize();
 	bench_eal_cleanup();
 	return ret;
 }

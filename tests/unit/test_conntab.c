@@ -6,9 +6,11 @@
  * a dense key id (gen_key()), so the model is an array of the value each id
  * holds (or NONE). Random operation mixes are checked against it, bulk
  * lookups against single lookups, and coda_conntab_audit() checks the
- * table's own invariants (overflow counts, signatures, key arrays) along the
- * way. A reader thread checks the lock-free read side while the owner
- * mutates: values encode their key, so a torn or stale read shows.
+ * table's own invariants (overflow counts, signatures, key arrays, the
+ * TIME-WAIT pools and their wheels) along the way. A reader thread checks
+ * the lock-free read side while the owner mutates: TCB values and
+ * TIME-WAIT entries encode their key, so a torn or stale read shows. The
+ * TIME-WAIT clock is virtual: 2 MSL passes in microseconds.
  */
 
 #include <arpa/inet.h>
@@ -28,18 +30,66 @@
 #include <cmocka.h>
 
 #include "coda_conntab.h"
+#include "coda_wheel.h"
 #include "test_rng.h"
 
+#ifdef CODA_CONNTAB_RCU
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wundef"
+#include <rte_rcu_qsbr.h>
+#pragma GCC diagnostic pop
+#endif
+
 #define NONE UINT32_MAX
+/* TIME-WAIT times: a start far from 0, and 2 MSL of 60 s. */
+#define T0 UINT64_C(100000000000)
+#define TW_LEN UINT64_C(60000)
+/* The latest a 60 s TIME-WAIT may end: level 4 of the wheel (coda_wheel.h). */
+#define TW_LATE UINT64_C(4095)
 
 static struct coda_conntab *
-make_table(uint32_t nb_tcb, uint32_t nb_tw)
+make_table_p(uint32_t nb_tcb, uint32_t nb_tw4, uint32_t nb_tw6, uint32_t policy)
 {
-	struct coda_conntab_conf conf = { .nb_tcb = nb_tcb, .nb_tw = nb_tw, .seed = 42 };
+	struct coda_conntab_conf conf = {.nb_tcb = nb_tcb,
+					 .nb_tw = nb_tw4,
+					 .nb_tw6 = nb_tw6,
+					 .tw_policy = policy,
+					 .seed = 42,
+					 .now = T0};
 	struct coda_conntab *t = coda_conntab_create(&conf);
 
 	assert_non_null(t);
 	return t;
+}
+
+/* nb_tw TIME-WAIT entries of each family, recycling the oldest when full. */
+static struct coda_conntab *
+make_table(uint32_t nb_tcb, uint32_t nb_tw)
+{
+	return make_table_p(nb_tcb, nb_tw, nb_tw, CODA_CONNTAB_TW_RECYCLE);
+}
+
+/* TIME-WAIT fields derived from n, so a reader can tell whose entry it sees. */
+static void
+tw_fields(struct coda_conntab_tw *tw, uint32_t n)
+{
+	memset(tw, 0, sizeof(*tw));
+	tw->snd_nxt = n;
+	tw->rcv_nxt = n ^ 0x5a5a5a5au;
+	tw->ts_recent = n * 7u;
+	tw->rcv_wnd = (uint16_t)(n * 3u);
+	tw->rcv_wscale = (uint8_t)(n % 15);
+	tw->ts_on = n % 2;
+}
+
+/* Put k into TIME-WAIT at T0 for 60 s with fields from n; the return code, the value in *v. */
+static int
+tw_in(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t n, uint32_t *v)
+{
+	struct coda_conntab_tw tw;
+
+	tw_fields(&tw, n);
+	return coda_conntab_tw_enter(t, k, &tw, T0, T0 + TW_LEN, v);
 }
 
 /*
@@ -82,7 +132,12 @@ test_create_errors(void **state)
 	assert_null(coda_conntab_create(&conf));
 	assert_int_equal(errno, EINVAL);
 	conf.nb_tcb = CODA_CONNTAB_MAX_ENTRIES;
-	conf.nb_tw = 1;
+	conf.nb_tw6 = 1;
+	errno = 0;
+	assert_null(coda_conntab_create(&conf));
+	assert_int_equal(errno, EINVAL);
+	conf.nb_tcb = 10;
+	conf.tw_policy = 2;
 	errno = 0;
 	assert_null(coda_conntab_create(&conf));
 	assert_int_equal(errno, EINVAL);
@@ -93,12 +148,22 @@ test_create_errors(void **state)
 	 * rounding up to a prime bucket count (prime gaps below 2^32 are at
 	 * most 336).
 	 */
-	t = make_table(1000000, 250000);
+	t = make_table(1000000, 125000);
 	coda_conntab_stats(t, &st);
 	assert_true(st.index_bytes * 10 <=
 		    (uint64_t)1250000 * CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY + 337 * 64 * 10);
 	assert_true(st.index_bytes <= (uint64_t)1250000 * 20);
-	assert_int_equal(st.key_bytes, (uint64_t)1250000 * sizeof(struct coda_conntab_key));
+	assert_int_equal(st.key_bytes, (uint64_t)1000000 * sizeof(struct coda_conntab_key));
+	/*
+	 * TIME-WAIT: an entry and its timer within the budget less the index
+	 * share, plus per table two wheels' fixed part and the address list.
+	 */
+	assert_true(st.tw_bytes * 10 <=
+		    (uint64_t)125000 * (CODA_CONNTAB_TW4_BYTES * 10 -
+					CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY) +
+			    (uint64_t)125000 * (CODA_CONNTAB_TW6_BYTES * 10 -
+						CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY) +
+			    3 * 65536 * 10);
 	assert_int_equal(coda_conntab_count(t), 0);
 	assert_int_equal(coda_conntab_audit(t), 0);
 	coda_conntab_free(t);
@@ -124,15 +189,18 @@ test_insert_delete_errors(void **state)
 
 	assert_int_equal(coda_conntab_insert(t, &a, CODA_CONNTAB_VALUE_TCB(3)), 0);
 	assert_int_equal(coda_conntab_insert(t, &a, CODA_CONNTAB_VALUE_TCB(3)), -EEXIST);
-	assert_int_equal(coda_conntab_insert(t, &a, CODA_CONNTAB_VALUE_TW(1)), -EEXIST);
-	/* Index 3 is a's: another key may not take it, the TIME-WAIT index 3 is another index. */
+	/* TIME-WAIT values are made by coda_conntab_tw_enter() only. */
+	assert_int_equal(coda_conntab_insert(t, &a, CODA_CONNTAB_VALUE_TW(1)), -EINVAL);
+	assert_int_equal(coda_conntab_insert(t, &b, CODA_CONNTAB_VALUE_TW(0)), -EINVAL);
+	/* Index 3 is a's: another key may not take it. */
 	assert_int_equal(coda_conntab_insert(t, &b, CODA_CONNTAB_VALUE_TCB(3)), -EBUSY);
-	assert_int_equal(coda_conntab_insert(t, &b, CODA_CONNTAB_VALUE_TW(3)), 0);
+	assert_int_equal(tw_in(t, &b, 9, &v), 0);
+	assert_true(CODA_CONNTAB_IS_TW(v));
 	assert_int_equal(coda_conntab_lookup(t, &a, &v), 0);
 	assert_int_equal(v, CODA_CONNTAB_VALUE_TCB(3));
 	assert_int_equal(coda_conntab_lookup(t, &b, &v), 0);
 	assert_true(CODA_CONNTAB_IS_TW(v));
-	assert_int_equal(CODA_CONNTAB_INDEX(v), 3);
+	assert_true(CODA_CONNTAB_INDEX(v) < 8);
 	assert_int_equal(coda_conntab_count(t), 2);
 	assert_int_equal(coda_conntab_audit(t), 0);
 
@@ -147,35 +215,39 @@ test_insert_delete_errors(void **state)
 	coda_conntab_free(t);
 }
 
-/* The value of a key in the model: TCB or TIME-WAIT index from the test's own free lists. */
+/*
+ * The value of a key in the model. TCB indices come from the test's own
+ * free list; TIME-WAIT indices are the table's choice, checked to be in
+ * the key's family's range and held by one key at a time.
+ */
 struct model {
 	uint32_t nkeys;
-	uint32_t *val;	     /* per key id: its value, or NONE */
-	uint32_t *free_tcb;  /* stacks of free indices */
-	uint32_t *free_tw;
+	uint32_t *val;	    /* per key id: its value, or NONE */
+	uint32_t *free_tcb; /* stack of free TCB indices */
 	uint32_t n_free_tcb;
-	uint32_t n_free_tw;
+	uint32_t *tw_owner; /* per TIME-WAIT index: key id + 1, or 0 */
+	uint32_t tw_cap[2], tw_used[2]; /* IPv4, IPv6 */
 	uint32_t present;
 };
 
 static void
-model_init(struct model *m, uint32_t nkeys, uint32_t nb_tcb, uint32_t nb_tw)
+model_init(struct model *m, uint32_t nkeys, uint32_t nb_tcb, uint32_t nb_tw4, uint32_t nb_tw6)
 {
 	m->nkeys = nkeys;
 	m->val = malloc(nkeys * sizeof(*m->val));
-	m->free_tcb = malloc(nb_tcb * sizeof(uint32_t));
-	m->free_tw = malloc((nb_tw + 1) * sizeof(uint32_t));
+	m->free_tcb = malloc((nb_tcb + 1) * sizeof(uint32_t));
+	m->tw_owner = calloc((size_t)nb_tw4 + nb_tw6 + 1, sizeof(uint32_t));
 	assert_non_null(m->val);
 	assert_non_null(m->free_tcb);
-	assert_non_null(m->free_tw);
+	assert_non_null(m->tw_owner);
 	for (uint32_t i = 0; i < nkeys; i++)
 		m->val[i] = NONE;
 	for (uint32_t i = 0; i < nb_tcb; i++)
 		m->free_tcb[i] = nb_tcb - 1 - i;
-	for (uint32_t i = 0; i < nb_tw; i++)
-		m->free_tw[i] = nb_tw - 1 - i;
 	m->n_free_tcb = nb_tcb;
-	m->n_free_tw = nb_tw;
+	m->tw_cap[0] = nb_tw4;
+	m->tw_cap[1] = nb_tw6;
+	m->tw_used[0] = m->tw_used[1] = 0;
 	m->present = 0;
 }
 
@@ -184,7 +256,38 @@ model_fini(struct model *m)
 {
 	free(m->val);
 	free(m->free_tcb);
-	free(m->free_tw);
+	free(m->tw_owner);
+}
+
+/* The model forgets value v (the key's entry was deleted, replaced or skipped). */
+static void
+model_release(struct model *m, uint32_t v)
+{
+	if (CODA_CONNTAB_IS_TW(v)) {
+		uint32_t i = CODA_CONNTAB_INDEX(v);
+
+		assert_true(m->tw_owner[i] != 0);
+		m->tw_owner[i] = 0;
+		m->tw_used[i >= m->tw_cap[0]]--;
+	} else {
+		m->free_tcb[m->n_free_tcb++] = v;
+	}
+}
+
+/* The model takes TIME-WAIT value v for key id (of family fam), checking the table's choice. */
+static void
+model_take_tw(struct model *m, uint32_t id, unsigned int fam, uint32_t v)
+{
+	uint32_t i = CODA_CONNTAB_INDEX(v);
+
+	assert_true(CODA_CONNTAB_IS_TW(v));
+	if (fam == 0)
+		assert_true(i < m->tw_cap[0]);
+	else
+		assert_true(i >= m->tw_cap[0] && i < m->tw_cap[0] + m->tw_cap[1]);
+	assert_int_equal(m->tw_owner[i], 0);
+	m->tw_owner[i] = id + 1;
+	m->tw_used[fam]++;
 }
 
 /* Check a burst of random key ids against the model, bulk and single. */
@@ -259,27 +362,31 @@ gen_id(const struct coda_conntab_key *k)
 }
 
 /*
- * Two million random inserts, deletes, replaces and lookups (single, reader
- * and bulk) over a key space 1.5 times the capacity, filled to capacity
- * (-ENOSPC) first, then churned at about half load, then drained, against
- * the model; audit and full walks along the way.
+ * Two million random inserts, TIME-WAIT entries, deletes, replaces and
+ * lookups (single, reader and bulk) over a key space 1.5 times the
+ * capacity, filled to capacity (-ENOSPC, and TIME-WAIT skipped by policy)
+ * first, then churned at about half load, then drained, against the model;
+ * audit and full walks along the way.
  */
 static void
 test_random_against_model(void **state)
 {
-	const uint32_t nb_tcb = 60000, nb_tw = 20000, nkeys = 3 * (nb_tcb + nb_tw) / 2;
+	const uint32_t nb_tcb = 60000, nb_tw4 = 14000, nb_tw6 = 7000;
+	const uint32_t nkeys = 3 * (nb_tcb + nb_tw4 + nb_tw6) / 2;
 	const unsigned int ops = 2000000;
-	struct coda_conntab *t = make_table(nb_tcb, nb_tw);
+	struct coda_conntab *t = make_table_p(nb_tcb, nb_tw4, nb_tw6, CODA_CONNTAB_TW_SKIP);
 	struct coda_conntab_stats st;
 	struct coda_conntab_key k;
+	struct coda_conntab_tw tw, want;
 	uint64_t enospc = 0, inserts = 0, deletes = 0, replaces = 0, lookups = 0, hits = 0;
+	uint64_t entered = 0, skipped = 0, removed = 0;
 	struct model m;
 	uint32_t id, v, r;
-	unsigned int op;
+	unsigned int op, fam;
 	int rc;
 
 	(void)state;
-	model_init(&m, nkeys, nb_tcb, nb_tw);
+	model_init(&m, nkeys, nb_tcb, nb_tw4, nb_tw6);
 	/* gen_key()'s IPv4 ids must round-trip through gen_id() for the walk check. */
 	for (id = 0; id < nkeys; id++) {
 		gen_key(&k, id);
@@ -289,6 +396,7 @@ test_random_against_model(void **state)
 	for (op = 0; op < ops; op++) {
 		id = (uint32_t)rnd_below(nkeys);
 		gen_key(&k, id);
+		fam = k.family == AF_INET6;
 		r = (uint32_t)rnd_below(100);
 		/*
 		 * Phases: fill up to capacity (70% inserts), churn at about
@@ -299,60 +407,74 @@ test_random_against_model(void **state)
 			r = r < 70 ? 0 : r;
 		else if (op > 3 * (ops / 4))
 			r = r < 30 ? 30 : r;
-		if (r < 20) {
-			bool tw = rnd_below(4) == 0;
-			uint32_t *n_free = tw ? &m.n_free_tw : &m.n_free_tcb;
-			uint32_t *fl = tw ? m.free_tw : m.free_tcb;
-
+		if (r < 20 && rnd_below(4) == 0) {
+			/* Into TIME-WAIT: from a TCB, or a key not in the table. */
+			rc = tw_in(t, &k, id, &v);
+			if (m.val[id] != NONE && CODA_CONNTAB_IS_TW(m.val[id])) {
+				assert_int_equal(rc, -EEXIST);
+			} else if (m.tw_used[fam] == m.tw_cap[fam]) {
+				/* Policy SKIP: no TIME-WAIT, and the key leaves the table. */
+				assert_int_equal(rc, -ENOSPC);
+				skipped++;
+				if (m.val[id] != NONE) {
+					model_release(&m, m.val[id]);
+					m.val[id] = NONE;
+					m.present--;
+					deletes++;
+				}
+			} else {
+				assert_int_equal(rc, 0);
+				model_take_tw(&m, id, fam, v);
+				if (m.val[id] != NONE)
+					model_release(&m, m.val[id]);
+				else
+					m.present++;
+				m.val[id] = v;
+				entered++;
+			}
+		} else if (r < 20) {
 			if (m.val[id] != NONE) {
-				v = tw ? CODA_CONNTAB_VALUE_TW(0) : 0;
-				assert_int_equal(coda_conntab_insert(t, &k, v), -EEXIST);
-			} else if (*n_free == 0) {
-				/* Full for this type: any index is refused, and counted. */
-				v = tw ? CODA_CONNTAB_VALUE_TW(rnd_below(nb_tw)) :
-					 CODA_CONNTAB_VALUE_TCB(rnd_below(nb_tcb));
+				assert_int_equal(coda_conntab_insert(t, &k, 0), -EEXIST);
+			} else if (m.n_free_tcb == 0) {
+				/* Full: any index is refused, and counted. */
+				v = CODA_CONNTAB_VALUE_TCB(rnd_below(nb_tcb));
 				assert_int_equal(coda_conntab_insert(t, &k, v), -ENOSPC);
 				enospc++;
 			} else {
-				uint32_t idx = fl[--*n_free];
-
-				v = tw ? CODA_CONNTAB_VALUE_TW(idx) : CODA_CONNTAB_VALUE_TCB(idx);
+				v = m.free_tcb[--m.n_free_tcb];
 				assert_int_equal(coda_conntab_insert(t, &k, v), 0);
 				m.val[id] = v;
 				m.present++;
 				inserts++;
 			}
 		} else if (r < 30) {
-			/* Replace: a new index, of a random type (TCB <-> TIME-WAIT). */
-			bool tw = rnd_below(2) == 0;
-			uint32_t *n_free = tw ? &m.n_free_tw : &m.n_free_tcb;
-			uint32_t *fl = tw ? m.free_tw : m.free_tcb;
+			/* Replace with a new TCB index: from a TCB, or out of TIME-WAIT. */
 			uint32_t old = NONE, nv;
 
-			if (m.val[id] == NONE) {
+			if (rnd_below(8) == 0) {
+				assert_int_equal(coda_conntab_replace(t, &k, CODA_CONNTAB_VALUE_TW(0),
+								      &old),
+						 -EINVAL);
+			} else if (m.val[id] == NONE) {
 				assert_int_equal(coda_conntab_replace(t, &k, 0, &old), -ENOENT);
 				assert_int_equal(old, NONE);
-			} else if (*n_free == 0) {
-				nv = tw ? CODA_CONNTAB_VALUE_TW(0) : CODA_CONNTAB_VALUE_TCB(0);
+			} else if (m.n_free_tcb == 0) {
+				nv = CODA_CONNTAB_VALUE_TCB(0);
 				rc = coda_conntab_replace(t, &k, nv, &old);
-				if (tw != CODA_CONNTAB_IS_TW(m.val[id])) {
+				if (CODA_CONNTAB_IS_TW(m.val[id])) {
 					assert_int_equal(rc, -ENOSPC);
 					enospc++;
 				} else {
-					/* Same type, all taken: only its own index is free. */
+					/* All taken: only its own index is free. */
 					assert_int_equal(rc, nv == m.val[id] ? 0 : -EBUSY);
 					replaces += rc == 0;
 				}
 			} else {
-				uint32_t idx = fl[--*n_free];
-
-				nv = tw ? CODA_CONNTAB_VALUE_TW(idx) : CODA_CONNTAB_VALUE_TCB(idx);
+				nv = m.free_tcb[--m.n_free_tcb];
 				assert_int_equal(coda_conntab_replace(t, &k, nv, &old), 0);
 				assert_int_equal(old, m.val[id]);
-				if (CODA_CONNTAB_IS_TW(old))
-					m.free_tw[m.n_free_tw++] = CODA_CONNTAB_INDEX(old);
-				else
-					m.free_tcb[m.n_free_tcb++] = old;
+				removed += CODA_CONNTAB_IS_TW(old);
+				model_release(&m, old);
 				m.val[id] = nv;
 				replaces++;
 			}
@@ -363,10 +485,8 @@ test_random_against_model(void **state)
 			} else {
 				assert_int_equal(rc, 0);
 				assert_int_equal(v, m.val[id]);
-				if (CODA_CONNTAB_IS_TW(v))
-					m.free_tw[m.n_free_tw++] = CODA_CONNTAB_INDEX(v);
-				else
-					m.free_tcb[m.n_free_tcb++] = v;
+				removed += CODA_CONNTAB_IS_TW(v);
+				model_release(&m, v);
 				m.val[id] = NONE;
 				m.present--;
 				deletes++;
@@ -381,9 +501,21 @@ test_random_against_model(void **state)
 				assert_int_equal(v, m.val[id]);
 				hits++;
 			}
-			assert_int_equal(coda_conntab_reader_lookup(t, &k, &v), rc);
+			assert_int_equal(coda_conntab_reader_tw(t, &k, T0, &v, &tw), rc);
 			if (rc == 0)
 				assert_int_equal(v, m.val[id]);
+			if (rc == 0 && CODA_CONNTAB_IS_TW(v)) {
+				/* The entry keeps what went in, for the reader and the owner alike. */
+				tw_fields(&want, id);
+				assert_int_equal(tw.snd_nxt, want.snd_nxt);
+				assert_int_equal(tw.rcv_nxt, want.rcv_nxt);
+				assert_int_equal(tw.ts_recent, want.ts_recent);
+				assert_int_equal(tw.rcv_wnd, want.rcv_wnd);
+				assert_int_equal(tw.rcv_wscale, want.rcv_wscale);
+				assert_int_equal(tw.ts_on, want.ts_on);
+				assert_int_equal(coda_conntab_tw_get(t, v, T0, &want), 0);
+				assert_memory_equal(&tw, &want, sizeof(tw));
+			}
 		} else {
 			check_bulk(t, &m, 1 + (unsigned int)rnd_below(CODA_CONNTAB_BURST_MAX));
 		}
@@ -397,17 +529,24 @@ test_random_against_model(void **state)
 	check_walk(t, &m, gen_id);
 	coda_conntab_stats(t, &st);
 	assert_true(enospc > 1000); /* the capacity path was exercised */
+	assert_true(skipped > 1000); /* and the TIME-WAIT policy */
 	assert_int_equal(st.enospc, enospc);
 	assert_int_equal(st.inserts, inserts);
 	assert_int_equal(st.deletes, deletes);
 	assert_int_equal(st.replaces, replaces);
+	assert_int_equal(st.tw_entered, entered);
+	assert_int_equal(st.tw_skipped, skipped);
+	assert_int_equal(st.tw_removed, removed);
+	assert_int_equal(st.tw_recycled, 0);
 	assert_true(replaces > 10000);
 	assert_true(st.lookups >= lookups);
 	assert_true(st.hits >= hits);
 	assert_int_equal(st.entries_tcb + st.entries_tw, m.present);
-	print_message("random: %" PRIu64 " inserts, %" PRIu64 " deletes, %" PRIu64
-		      " replaces, %" PRIu64 " -ENOSPC, max probe %" PRIu64 " buckets\n",
-		      inserts, deletes, replaces, enospc, st.max_probe);
+	assert_int_equal(st.entries_tw, m.tw_used[0] + m.tw_used[1]);
+	print_message("random: %" PRIu64 " inserts, %" PRIu64 " into TIME-WAIT, %" PRIu64
+		      " deletes, %" PRIu64 " replaces, %" PRIu64 " -ENOSPC, %" PRIu64
+		      " skipped, max probe %" PRIu64 " buckets\n",
+		      inserts, entered, deletes, replaces, enospc, skipped, st.max_probe);
 	model_fini(&m);
 	coda_conntab_free(t);
 }
@@ -426,14 +565,16 @@ test_bulk_equals_single(void **state)
 	unsigned int n, rep;
 
 	(void)state;
-	model_init(&m, nkeys, nb, nb);
+	model_init(&m, nkeys, nb, nb, nb);
 	/* Every other key id present: half TCB, half TIME-WAIT. */
 	for (uint32_t id = 0; id < nkeys; id += 2) {
-		uint32_t v = (id / 2) % 2 ? CODA_CONNTAB_VALUE_TW(id / 4) :
-					    CODA_CONNTAB_VALUE_TCB(id / 4);
+		uint32_t v = CODA_CONNTAB_VALUE_TCB(id / 4);
 
 		gen_key(&k, id);
-		assert_int_equal(coda_conntab_insert(t, &k, v), 0);
+		if ((id / 2) % 2)
+			assert_int_equal(tw_in(t, &k, id, &v), 0);
+		else
+			assert_int_equal(coda_conntab_insert(t, &k, v), 0);
 		m.val[id] = v;
 		m.present++;
 	}
@@ -500,54 +641,71 @@ expect_distinct(struct coda_conntab *t, const struct coda_conntab_key *a,
 	assert_int_equal(coda_conntab_audit(t), 0);
 }
 
-/* Replace moves a key between TCB and TIME-WAIT indices in place. */
+/*
+ * Replace moves a key between TCB indices in place, and out of TIME-WAIT
+ * back to a TCB (a SYN reopening the connection), freeing the entry.
+ */
 static void
 test_replace(void **state)
 {
 	struct coda_conntab *t = make_table(8, 1);
 	struct coda_conntab_stats st;
-	struct coda_conntab_key a, b, c;
-	uint32_t old = NONE;
+	struct coda_conntab_tw tw;
+	struct coda_conntab_key a, b, c, k;
+	uint32_t old = NONE, tv, tc, i;
 
 	(void)state;
 	gen_key(&a, 1);
 	gen_key(&b, 2);
-	gen_key(&c, 3);
+	gen_key(&c, 4);
 	assert_int_equal(coda_conntab_replace(t, &a, 0, &old), -ENOENT);
 	assert_int_equal(coda_conntab_insert(t, &a, CODA_CONNTAB_VALUE_TCB(5)), 0);
-	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TW(1), NULL), -EINVAL);
+	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TW(0), NULL), -EINVAL);
 	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TCB(8), NULL), -EINVAL);
-	/* TCB -> TIME-WAIT: the TCB index is free afterwards. */
-	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TW(0), &old), 0);
-	assert_int_equal(old, CODA_CONNTAB_VALUE_TCB(5));
-	expect_lookup(t, &a, 0, CODA_CONNTAB_VALUE_TW(0));
+	/* Into TIME-WAIT: the TCB index is free afterwards. */
+	assert_int_equal(tw_in(t, &a, 1, &tv), 0);
+	expect_lookup(t, &a, 0, tv);
 	coda_conntab_stats(t, &st);
 	assert_int_equal(st.entries_tcb, 0);
 	assert_int_equal(st.entries_tw, 1);
-	assert_int_equal(st.replaces, 1);
+	assert_int_equal(st.tw_entered, 1);
 	assert_int_equal(coda_conntab_insert(t, &b, CODA_CONNTAB_VALUE_TCB(5)), 0);
 	assert_int_equal(coda_conntab_audit(t), 0);
-	/* TIME-WAIT is full (one entry): c cannot move there, and nothing changes. */
-	assert_int_equal(coda_conntab_replace(t, &b, CODA_CONNTAB_VALUE_TW(0), NULL), -ENOSPC);
-	coda_conntab_stats(t, &st);
-	assert_int_equal(st.enospc, 1);
-	expect_lookup(t, &b, 0, CODA_CONNTAB_VALUE_TCB(5));
-	/* Back to a TCB: not index 5 (b's), index 6 is free. */
+	/* Back to a TCB: not index 5 (b's); index 6 is free. */
 	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TCB(5), NULL), -EBUSY);
-	expect_lookup(t, &a, 0, CODA_CONNTAB_VALUE_TW(0));
+	expect_lookup(t, &a, 0, tv);
 	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TCB(6), &old), 0);
-	assert_int_equal(old, CODA_CONNTAB_VALUE_TW(0));
-	/* Same value: no change; same type, another index: the key moves. */
+	assert_int_equal(old, tv);
+	/* The entry and its timer are gone. */
+	assert_int_equal(coda_conntab_tw_get(t, tv, T0, &tw), -ENOENT);
+	assert_int_equal(coda_conntab_tw_expiry(t, tv), UINT64_MAX);
+	assert_int_equal(coda_conntab_tw_restart(t, tv, T0 + 1), -ENOENT);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_removed, 1);
+	assert_int_equal(st.entries_tw, 0);
+	/* Same value: no change; another index: the key moves. */
 	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TCB(6), NULL), 0);
 	assert_int_equal(coda_conntab_replace(t, &a, CODA_CONNTAB_VALUE_TCB(7), NULL), 0);
 	assert_int_equal(coda_conntab_insert(t, &c, CODA_CONNTAB_VALUE_TCB(6)), 0);
-	assert_int_equal(coda_conntab_insert(t, &c, CODA_CONNTAB_VALUE_TW(0)), -EEXIST);
 	expect_lookup(t, &a, 0, CODA_CONNTAB_VALUE_TCB(7));
 	expect_lookup(t, &b, 0, CODA_CONNTAB_VALUE_TCB(5));
 	expect_lookup(t, &c, 0, CODA_CONNTAB_VALUE_TCB(6));
+	/* c into TIME-WAIT (its entry is the one a had), then every TCB index taken ... */
+	assert_int_equal(tw_in(t, &c, 4, &tc), 0);
+	assert_int_equal(tw_in(t, &c, 4, NULL), -EEXIST);
+	for (i = 0; i < 8; i++) {
+		if (i == 5 || i == 7)
+			continue;
+		gen_key(&k, 100 + i);
+		assert_int_equal(coda_conntab_insert(t, &k, CODA_CONNTAB_VALUE_TCB(i)), 0);
+	}
+	/* ... so it cannot come back to a TCB, and nothing changes. */
+	assert_int_equal(coda_conntab_replace(t, &c, CODA_CONNTAB_VALUE_TCB(6), NULL), -ENOSPC);
+	expect_lookup(t, &c, 0, tc);
 	coda_conntab_stats(t, &st);
-	assert_int_equal(st.entries_tcb, 3);
-	assert_int_equal(st.entries_tw, 0);
+	assert_int_equal(st.enospc, 1);
+	assert_int_equal(st.entries_tcb, 8);
+	assert_int_equal(st.entries_tw, 1);
 	assert_int_equal(coda_conntab_audit(t), 0);
 	coda_conntab_free(t);
 }
@@ -557,10 +715,10 @@ static void
 test_capacity(void **state)
 {
 	const uint32_t nb_tcb = 1000, nb_tw = 100;
-	struct coda_conntab *t = make_table(nb_tcb, nb_tw);
+	struct coda_conntab *t = make_table_p(nb_tcb, nb_tw, nb_tw, CODA_CONNTAB_TW_SKIP);
 	struct coda_conntab_stats st;
 	struct coda_conntab_key k;
-	uint32_t i, v;
+	uint32_t twv[2 * 100], twid[2 * 100], i, id, v, n4 = 0, n6 = 0;
 
 	(void)state;
 	for (i = 0; i < nb_tcb; i++) {
@@ -571,40 +729,53 @@ test_capacity(void **state)
 	assert_int_equal(coda_conntab_insert(t, &k, CODA_CONNTAB_VALUE_TCB(0)), -ENOSPC);
 	coda_conntab_stats(t, &st);
 	assert_int_equal(st.enospc, 1);
-	/* TIME-WAIT has its own capacity: still room there. */
-	for (i = 0; i < nb_tw; i++) {
-		gen_key(&k, nb_tcb + i);
-		assert_int_equal(coda_conntab_insert(t, &k, CODA_CONNTAB_VALUE_TW(i)), 0);
+	/* TIME-WAIT has its own capacity, per family: still room there. */
+	for (id = nb_tcb; n4 < nb_tw || n6 < nb_tw; id++) {
+		gen_key(&k, id);
+		if (k.family == AF_INET ? n4 == nb_tw : n6 == nb_tw)
+			continue;
+		twid[n4 + n6] = id;
+		assert_int_equal(tw_in(t, &k, id, &twv[n4 + n6]), 0);
+		if (k.family == AF_INET)
+			n4++;
+		else
+			n6++;
 	}
-	gen_key(&k, nb_tcb + nb_tw);
-	assert_int_equal(coda_conntab_insert(t, &k, CODA_CONNTAB_VALUE_TW(0)), -ENOSPC);
+	gen_key(&k, id);
+	assert_int_equal(tw_in(t, &k, id, &v), -ENOSPC);
+	assert_int_equal(coda_conntab_lookup(t, &k, &v), -ENOENT);
 	coda_conntab_stats(t, &st);
-	assert_int_equal(st.enospc, 2);
+	assert_int_equal(st.enospc, 1);
+	assert_int_equal(st.tw_skipped, 1);
 	assert_int_equal(st.entries_tcb, nb_tcb);
-	assert_int_equal(st.entries_tw, nb_tw);
-	assert_int_equal(coda_conntab_count(t), nb_tcb + nb_tw);
+	assert_int_equal(st.entries_tw, 2 * nb_tw);
+	assert_int_equal(coda_conntab_count(t), nb_tcb + 2 * nb_tw);
 	assert_int_equal(coda_conntab_audit(t), 0);
 	/* Every entry still found at full load. */
-	for (i = 0; i < nb_tcb + nb_tw; i++) {
+	for (i = 0; i < nb_tcb; i++) {
 		gen_key(&k, i);
 		assert_int_equal(coda_conntab_lookup(t, &k, &v), 0);
-		assert_int_equal(v, i < nb_tcb ? CODA_CONNTAB_VALUE_TCB(i) :
-						 CODA_CONNTAB_VALUE_TW(i - nb_tcb));
+		assert_int_equal(v, CODA_CONNTAB_VALUE_TCB(i));
+	}
+	for (i = 0; i < 2 * nb_tw; i++) {
+		gen_key(&k, twid[i]);
+		assert_int_equal(coda_conntab_lookup(t, &k, &v), 0);
+		assert_int_equal(v, twv[i]);
 	}
 	/* Delete one, and the refused key goes in under the freed index. */
 	gen_key(&k, 500);
 	assert_int_equal(coda_conntab_delete(t, &k, &v), 0);
-	gen_key(&k, nb_tcb + nb_tw + 1);
+	gen_key(&k, id + 1);
 	assert_int_equal(coda_conntab_insert(t, &k, v), 0);
 	assert_int_equal(coda_conntab_insert(t, &k, v), -EEXIST);
-	gen_key(&k, nb_tcb + nb_tw + 2);
+	gen_key(&k, id + 2);
 	assert_int_equal(coda_conntab_insert(t, &k, 0), -ENOSPC);
 	coda_conntab_stats(t, &st);
-	assert_int_equal(st.enospc, 3);
+	assert_int_equal(st.enospc, 2);
 	assert_int_equal(coda_conntab_audit(t), 0);
 	coda_conntab_free(t);
 
-	/* The smallest table: one TCB, no TIME-WAIT. */
+	/* The smallest table: one TCB, no TIME-WAIT: the TCB leaves the table all the same. */
 	t = make_table(1, 0);
 	gen_key(&k, 7);
 	assert_int_equal(coda_conntab_insert(t, &k, CODA_CONNTAB_VALUE_TW(0)), -EINVAL);
@@ -615,6 +786,11 @@ test_capacity(void **state)
 	gen_key(&k, 7);
 	assert_int_equal(coda_conntab_reader_lookup(t, &k, &v), 0);
 	assert_int_equal(v, 0);
+	assert_int_equal(tw_in(t, &k, 7, &v), -ENOSPC);
+	assert_int_equal(coda_conntab_lookup(t, &k, &v), -ENOENT);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_skipped, 1);
+	assert_int_equal(st.entries_tcb, 0);
 	assert_int_equal(coda_conntab_audit(t), 0);
 	coda_conntab_free(t);
 }
@@ -626,7 +802,8 @@ test_ipv6_last_bit_and_families(void **state)
 	struct coda_conntab *t = make_table(64, 64);
 	uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10 };
 	uint8_t b6[16], c6[16] = { 0xc6, 0x12, 0, 1 };
-	struct coda_conntab_key a, b_r, b_l, v4, v6;
+	struct coda_conntab_key a, b_r, b_l, b_r2, v4, v6;
+	uint32_t tv, va, vb;
 
 	(void)state;
 	memcpy(b6, a6, 16);
@@ -640,14 +817,27 @@ test_ipv6_last_bit_and_families(void **state)
 	expect_lookup(t, &b_l, -ENOENT, 0);
 	assert_int_equal(coda_conntab_delete(t, &b_r, NULL), -ENOENT);
 	assert_int_equal(coda_conntab_insert(t, &b_r, 2), 0);
-	assert_int_equal(coda_conntab_insert(t, &b_l, CODA_CONNTAB_VALUE_TW(3)), 0);
+	assert_int_equal(tw_in(t, &b_l, 3, &tv), 0);
 	expect_lookup(t, &a, 0, 1);
 	expect_lookup(t, &b_r, 0, 2);
-	expect_lookup(t, &b_l, 0, CODA_CONNTAB_VALUE_TW(3));
+	expect_lookup(t, &b_l, 0, tv);
 	assert_int_equal(coda_conntab_delete(t, &a, NULL), 0);
 	expect_lookup(t, &a, -ENOENT, 0);
 	expect_lookup(t, &b_r, 0, 2);
-	expect_lookup(t, &b_l, 0, CODA_CONNTAB_VALUE_TW(3));
+	expect_lookup(t, &b_l, 0, tv);
+	/* TIME-WAIT entries keep the full IPv6 address: the last bit still tells them apart. */
+	assert_int_equal(tw_in(t, &a, 4, &va), 0);
+	assert_true(va != tv);
+	expect_lookup(t, &a, 0, va);
+	expect_lookup(t, &b_l, 0, tv);
+	coda_conntab_key_v6(&b_r2, b6, htons(80), b6, htons(1234)); /* both last bits */
+	expect_lookup(t, &b_r2, -ENOENT, 0);
+	assert_int_equal(tw_in(t, &b_r2, 5, &vb), 0);
+	expect_lookup(t, &b_r2, 0, vb);
+	expect_lookup(t, &b_l, 0, tv);
+	assert_int_equal(coda_conntab_delete(t, &a, NULL), 0);
+	assert_int_equal(coda_conntab_delete(t, &b_r2, NULL), 0);
+	assert_int_equal(coda_conntab_audit(t), 0);
 
 	/* 198.18.0.1 as IPv4 and as the IPv6 address c612:1:: (same leading bytes, rest zero). */
 	coda_conntab_key_v4(&v4, htonl(0xc6120001), htons(80), htonl(0xc6120001), htons(1234));
@@ -737,23 +927,28 @@ test_overflow_chains(void **state)
 
 /*
  * Concurrent reader. Indices [0, STABLE) hold fixed keys for the whole
- * test; the upper half of them (the flip keys) switch between a TCB value
- * and a TIME-WAIT value by coda_conntab_replace(). Indices [STABLE, TOTAL)
- * are reused over and over by the owner for new keys (generation g of
- * index i), half as TIME-WAIT values. A key encodes its index and
- * generation, a value its index, so the reader can check every answer: a
- * stable key is always found (flip keys too: never neither value) with one
- * of its values; any other hit has the value of its key's index; a walk
- * returns every stable key exactly once, and every pair it returns agrees.
+ * test; the upper half of them (the flip keys) go into TIME-WAIT and back
+ * to their TCB value (coda_conntab_tw_enter(), coda_conntab_replace()).
+ * Indices [STABLE, TOTAL) are reused over and over by the owner for new
+ * keys (generation g of index i): even ones as TCB values, odd ones as
+ * TIME-WAIT entries. A TCB value is its key's index; a TIME-WAIT entry
+ * keeps its key's index in snd_nxt and rcv_nxt, and a phase that the
+ * owner keeps changing (coda_conntab_tw_update()) in two fields that must
+ * agree. So the reader can check every answer: a stable key is always
+ * found (flip keys too: never neither value), any hit carries its own
+ * key's index, a TIME-WAIT copy is never torn, and a walk returns every
+ * stable key exactly once with agreeing pairs.
  */
 #define RD_STABLE 2048u
 #define RD_TOTAL 8192u
+#define RD_FLIP (RD_STABLE / 2)
 #define RD_SECONDS 1.5
 
 struct rd_ctx {
 	struct coda_conntab *t;
 	int done;	     /* set by the owner when it stops */
 	uint64_t lookups;
+	uint64_t tw_seen;
 	uint64_t walks;
 	uint64_t errors;
 	char first_error[128];
@@ -786,27 +981,38 @@ rd_index(const struct coda_conntab_key *k)
 		(uint32_t)k->raddr[2] << 8 | k->raddr[3]) - 0xc6130000;
 }
 
-/* The value of index i: odd churn indices as TIME-WAIT entries, numbered from 0. */
-#define RD_NB_TW ((RD_TOTAL - RD_STABLE) / 2)
-#define RD_FLIP (RD_STABLE / 2)
-static uint32_t
-rd_value(uint32_t i)
+/* Whether index i may be in TIME-WAIT: a flip key, or an odd churn index. */
+static bool
+rd_tw_ok(uint32_t i)
 {
-	return i >= RD_STABLE && i % 2 ? CODA_CONNTAB_VALUE_TW((i - RD_STABLE) / 2) :
-					 CODA_CONNTAB_VALUE_TCB(i);
+	return (i >= RD_FLIP && i < RD_STABLE) || (i >= RD_STABLE && i < RD_TOTAL && i % 2);
 }
 
-/* The TIME-WAIT value of flip key i, after the churn indices' ones. */
-static uint32_t
-rd_flip_value(uint32_t i)
+/* The TIME-WAIT fields of index i in phase ph. */
+static void
+rd_tw(struct coda_conntab_tw *tw, uint32_t i, uint32_t ph)
 {
-	return CODA_CONNTAB_VALUE_TW(RD_NB_TW + i - RD_FLIP);
+	memset(tw, 0, sizeof(*tw));
+	tw->snd_nxt = i;
+	tw->rcv_nxt = i ^ ph;
+	tw->ts_recent = ph;
+	tw->rcv_wnd = (uint16_t)(ph ^ 0x1234u);
+	tw->rcv_wscale = (uint8_t)(ph % 15);
+	tw->ts_on = 1;
 }
 
 static bool
-rd_ok(uint32_t i, uint32_t v)
+rd_ok(uint32_t i, uint32_t v, const struct coda_conntab_tw *tw)
 {
-	return v == rd_value(i) || (i >= RD_FLIP && i < RD_STABLE && v == rd_flip_value(i));
+	if (!CODA_CONNTAB_IS_TW(v))
+		return v == CODA_CONNTAB_VALUE_TCB(i);
+	if (!rd_tw_ok(i))
+		return false;
+	/* Fields written first, in the middle and last by the owner agree on one phase. */
+	return tw == NULL ||
+	       (tw->snd_nxt == i && tw->rcv_nxt == (i ^ tw->ts_recent) &&
+		tw->rcv_wnd == (uint16_t)(tw->ts_recent ^ 0x1234u) &&
+		tw->rcv_wscale == tw->ts_recent % 15 && tw->ts_on == 1);
 }
 
 static void
@@ -824,6 +1030,7 @@ reader_main(void *arg)
 	uint64_t s = 0x1234567;
 	struct coda_conntab_iter it;
 	struct coda_conntab_key k;
+	struct coda_conntab_tw tw;
 	uint8_t *seen = malloc(RD_TOTAL);
 	uint32_t i, v, n;
 
@@ -832,9 +1039,10 @@ reader_main(void *arg)
 			s = s * 6364136223846793005ull + 1442695040888963407ull;
 			i = (uint32_t)(s >> 33) % RD_TOTAL;
 			rd_key(&k, i, i < RD_STABLE ? 0 : (uint32_t)(s >> 20) % 8);
-			if (coda_conntab_reader_lookup(c->t, &k, &v) == 0) {
-				if (!rd_ok(i, v))
-					rd_fail(c, "lookup: wrong value", i, v);
+			if (coda_conntab_reader_tw(c->t, &k, T0, &v, &tw) == 0) {
+				if (!rd_ok(i, v, &tw))
+					rd_fail(c, "lookup: wrong value or torn entry", i, v);
+				c->tw_seen += CODA_CONNTAB_IS_TW(v);
 			} else if (i < RD_STABLE) {
 				rd_fail(c, "lookup: stable key missed", i, 0);
 			}
@@ -845,7 +1053,7 @@ reader_main(void *arg)
 		n = 0;
 		while (coda_conntab_iter_next(c->t, &it, &k, &v) == 0) {
 			i = rd_index(&k);
-			if (i >= RD_TOTAL || !rd_ok(i, v)) {
+			if (i >= RD_TOTAL || !rd_ok(i, v, NULL)) {
 				rd_fail(c, "walk: key and value disagree", i, v);
 				continue;
 			}
@@ -879,56 +1087,527 @@ test_reader_thread(void **state)
 {
 	struct rd_ctx c = { 0 };
 	struct coda_conntab_key k;
+	struct coda_conntab_tw tw;
+	struct coda_conntab_stats st;
 	uint32_t gen[RD_TOTAL] = { 0 };
 	bool in[RD_TOTAL] = { false }, flipped[RD_STABLE] = { false };
 	uint64_t ops = 0;
 	pthread_t th;
 	double end;
-	uint32_t i, v;
+	uint32_t i;
 
 	(void)state;
 	/* About 60% load: some probes cross buckets, so ovf counts change under the reader. */
-	c.t = make_table(RD_TOTAL, RD_NB_TW + RD_STABLE - RD_FLIP);
+	c.t = make_table_p(RD_TOTAL, RD_TOTAL / 2, RD_TOTAL / 2, CODA_CONNTAB_TW_SKIP);
 	for (i = 0; i < RD_TOTAL; i++) {
 		rd_key(&k, i, 0);
-		assert_int_equal(coda_conntab_insert(c.t, &k, rd_value(i)), 0);
+		if (i >= RD_STABLE && i % 2) {
+			rd_tw(&tw, i, 0);
+			assert_int_equal(coda_conntab_tw_enter(c.t, &k, &tw, T0, T0 + TW_LEN, NULL),
+					 0);
+		} else {
+			assert_int_equal(coda_conntab_insert(c.t, &k, CODA_CONNTAB_VALUE_TCB(i)), 0);
+		}
 		in[i] = true;
 	}
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &c), 0);
 	end = now_s() + RD_SECONDS;
 	while (ops < 200000000 && (ops % 4096 != 0 || now_s() < end)) {
+		uint32_t r = (uint32_t)rnd_below(8);
+
 		ops++;
-		if (rnd_below(4) == 0) {
-			/* Flip a stable key between its TCB and its TIME-WAIT value. */
+		if (r < 2) {
+			/* Flip a stable key into TIME-WAIT, or back to its TCB value. */
 			i = RD_FLIP + (uint32_t)rnd_below(RD_STABLE - RD_FLIP);
 			rd_key(&k, i, 0);
 			flipped[i] = !flipped[i];
-			v = flipped[i] ? rd_flip_value(i) : rd_value(i);
-			assert_int_equal(coda_conntab_replace(c.t, &k, v, NULL), 0);
+			if (flipped[i]) {
+				rd_tw(&tw, i, (uint32_t)rnd());
+				assert_int_equal(
+					coda_conntab_tw_enter(c.t, &k, &tw, T0, T0 + TW_LEN, NULL), 0);
+			} else {
+				assert_int_equal(
+					coda_conntab_replace(c.t, &k, CODA_CONNTAB_VALUE_TCB(i), NULL),
+					0);
+			}
 			continue;
 		}
 		i = RD_STABLE + (uint32_t)rnd_below(RD_TOTAL - RD_STABLE);
-		/* Toggle: delete generation g, or insert generation g + 1 under the same index. */
+		rd_key(&k, i, gen[i]);
+		if (r < 6 && in[i] && i % 2) {
+			/* Change a TIME-WAIT entry's phase in place. */
+			rd_tw(&tw, i, (uint32_t)rnd());
+			assert_int_equal(coda_conntab_tw_update(c.t, &k, &tw, T0), 0);
+			continue;
+		}
+		/* Toggle: delete generation g, or put generation g + 1 under the same index. */
 		if (in[i]) {
-			rd_key(&k, i, gen[i]);
 			assert_int_equal(coda_conntab_delete(c.t, &k, NULL), 0);
 			gen[i] = (gen[i] + 1) % 8;
+		} else if (i % 2) {
+			rd_tw(&tw, i, (uint32_t)rnd());
+			assert_int_equal(coda_conntab_tw_enter(c.t, &k, &tw, T0, T0 + TW_LEN, NULL),
+					 0);
 		} else {
-			rd_key(&k, i, gen[i]);
-			assert_int_equal(coda_conntab_insert(c.t, &k, rd_value(i)), 0);
+			assert_int_equal(coda_conntab_insert(c.t, &k, CODA_CONNTAB_VALUE_TCB(i)), 0);
 		}
 		in[i] = !in[i];
 	}
 	__atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(th, NULL), 0);
-	print_message("reader: %" PRIu64 " owner ops, %" PRIu64 " reader lookups, %" PRIu64
-		      " walks, %" PRIu64 " errors%s%s\n",
-		      ops, c.lookups, c.walks, c.errors, c.errors ? ": " : "", c.first_error);
+	print_message("reader: %" PRIu64 " owner ops, %" PRIu64 " reader lookups (%" PRIu64
+		      " in TIME-WAIT), %" PRIu64 " walks, %" PRIu64 " errors%s%s\n",
+		      ops, c.lookups, c.tw_seen, c.walks, c.errors, c.errors ? ": " : "",
+		      c.first_error);
 	assert_int_equal(c.errors, 0);
 	assert_true(c.walks > 0);
-	assert_true(c.lookups > 0);
+	assert_true(c.tw_seen > 0);
 	assert_int_equal(coda_conntab_audit(c.t), 0);
+	coda_conntab_stats(c.t, &st);
+	assert_int_equal(st.tw_skipped, 0);
 	coda_conntab_free(c.t);
+}
+
+/*
+ * What goes into TIME-WAIT comes back out (times to their documented
+ * resolution), the entry ends at the time coda_conntab_tw_expiry() names
+ * and not before, a restart pushes that back, and errors change nothing.
+ */
+static void
+test_tw_enter_fields_and_expiry(void **state)
+{
+	struct coda_conntab *t = make_table(4, 4);
+	struct coda_conntab_stats st;
+	struct coda_conntab_tw tw, got;
+	struct coda_conntab_key a, b;
+	uint64_t when, later;
+	uint32_t v, vb, x;
+
+	(void)state;
+	gen_key(&a, 1);
+	gen_key(&b, 3); /* IPv6 */
+	memset(&tw, 0, sizeof(tw));
+	tw.snd_nxt = 0xfffffff0u;
+	tw.rcv_nxt = 12345;
+	tw.ts_recent = 0x80000001u;
+	tw.rcv_wnd = 65535;
+	tw.rcv_wscale = 14;
+	tw.ts_on = 1;
+	tw.ts_recent_ms = T0 - 3 * 86400000ull - 59999; /* 3 days and 59.999 s ago */
+	tw.last_ack_ms = T0 - 1003;
+	/* Errors first: nothing changes. */
+	tw.rcv_wscale = 15;
+	assert_int_equal(coda_conntab_tw_enter(t, &a, &tw, T0, T0 + TW_LEN, &v), -EINVAL);
+	tw.rcv_wscale = 14;
+	assert_int_equal(coda_conntab_tw_enter(t, &a, &tw, T0, T0 + CODA_WHEEL_MAX_DELAY + 1, &v),
+			 -ERANGE);
+	assert_int_equal(coda_conntab_count(t), 0);
+	assert_int_equal(coda_conntab_insert(t, &a, 2), 0);
+	assert_int_equal(coda_conntab_tw_enter(t, &a, &tw, T0, T0 + TW_LEN, &v), 0);
+	assert_int_equal(coda_conntab_tw_enter(t, &a, &tw, T0, T0 + TW_LEN, NULL), -EEXIST);
+	assert_int_equal(coda_conntab_tw_get(t, 2, T0, &got), -EINVAL);
+	assert_int_equal(coda_conntab_tw_get(t, CODA_CONNTAB_VALUE_TW(8), T0, &got), -EINVAL);
+	assert_int_equal(coda_conntab_tw_get(t, v, T0 + 5000, &got), 0);
+	assert_int_equal(got.snd_nxt, tw.snd_nxt);
+	assert_int_equal(got.rcv_nxt, tw.rcv_nxt);
+	assert_int_equal(got.ts_recent, tw.ts_recent);
+	assert_int_equal(got.rcv_wnd, tw.rcv_wnd);
+	assert_int_equal(got.rcv_wscale, 14);
+	assert_int_equal(got.ts_on, 1);
+	/* To the minute and to 8 ms, rounded down. */
+	assert_true(got.ts_recent_ms <= tw.ts_recent_ms && got.ts_recent_ms + 60000 > tw.ts_recent_ms);
+	assert_true(got.last_ack_ms <= tw.last_ack_ms && got.last_ack_ms + 8 > tw.last_ack_ms);
+	/* Ages beyond what the entry keeps: TS.Recent at 30 days, an ACK at about 524 s. */
+	tw.ts_recent_ms = 0;
+	tw.last_ack_ms = 0;
+	assert_int_equal(coda_conntab_tw_update(t, &a, &tw, T0), 0);
+	assert_int_equal(coda_conntab_tw_get(t, v, T0, &got), 0);
+	assert_true(T0 - got.ts_recent_ms >= 30 * 86400000ull &&
+		    T0 - got.ts_recent_ms < 30 * 86400000ull + 60000);
+	assert_true(T0 - got.last_ack_ms >= 520000 && T0 - got.last_ack_ms <= 524288);
+	/* In the future: now. */
+	tw.ts_recent_ms = T0 + 100000;
+	tw.last_ack_ms = T0 + 100000;
+	assert_int_equal(coda_conntab_tw_update(t, &a, &tw, T0), 0);
+	assert_int_equal(coda_conntab_tw_get(t, v, T0, &got), 0);
+	assert_true(got.ts_recent_ms <= T0 && got.ts_recent_ms + 60000 > T0);
+	assert_true(got.last_ack_ms <= T0 && got.last_ack_ms + 8 > T0);
+	tw.rcv_wscale = 15;
+	assert_int_equal(coda_conntab_tw_update(t, &a, &tw, T0), -EINVAL);
+	tw.rcv_wscale = 0;
+	assert_int_equal(coda_conntab_tw_update(t, &b, &tw, T0), -ENOENT);
+	assert_int_equal(coda_conntab_insert(t, &b, 1), 0);
+	assert_int_equal(coda_conntab_tw_update(t, &b, &tw, T0), -ENOENT); /* a TCB */
+	/* The TCB index a had is free again. */
+	assert_int_equal(coda_conntab_delete(t, &b, NULL), 0);
+	assert_int_equal(coda_conntab_insert(t, &b, 2), 0);
+	assert_int_equal(coda_conntab_delete(t, &b, NULL), 0);
+
+	/* Expiry: within the wheel's lateness, never early. */
+	when = coda_conntab_tw_expiry(t, v);
+	assert_true(when >= T0 + TW_LEN && when <= T0 + TW_LEN + TW_LATE);
+	assert_false(coda_conntab_tw_due(t, when - 1));
+	assert_int_equal(coda_conntab_tw_expire(t, when - 1, 100), 0);
+	assert_int_equal(coda_conntab_lookup(t, &a, &x), 0);
+	/* A retransmitted FIN at when - 1 restarts 2 MSL from there. */
+	assert_int_equal(coda_conntab_tw_restart(t, v, when - 1 + TW_LEN), 0);
+	assert_int_equal(coda_conntab_tw_restart(t, v, when + CODA_WHEEL_MAX_DELAY + 1), -ERANGE);
+	assert_int_equal(coda_conntab_tw_restart(t, 3, when), -EINVAL);
+	later = coda_conntab_tw_expiry(t, v);
+	assert_true(later >= when - 1 + TW_LEN && later <= when - 1 + TW_LEN + TW_LATE);
+	assert_int_equal(coda_conntab_tw_expire(t, when, 100), 0);
+	assert_int_equal(coda_conntab_tw_expire(t, later - 1, 100), 0);
+	assert_int_equal(coda_conntab_lookup(t, &a, &x), 0);
+	/* An IPv6 entry beside it, due earlier. */
+	assert_int_equal(tw_in(t, &b, 3, &vb), 0);
+	assert_int_equal(coda_conntab_tw_restart(t, vb, later - 1000), 0);
+	assert_true(coda_conntab_tw_due(t, later));
+	/* Both due; one per call (the pools take turns), then the other. */
+	assert_int_equal(coda_conntab_tw_expire(t, later, 1), 1);
+	assert_int_equal((coda_conntab_lookup(t, &a, &x) == 0) + (coda_conntab_lookup(t, &b, &x) == 0),
+			 1);
+	assert_int_equal(coda_conntab_tw_expire(t, later, 100), 1);
+	assert_int_equal(coda_conntab_lookup(t, &b, &x), -ENOENT);
+	/* Gone: the key, the entry, the timer; counted; and the key may come back. */
+	assert_int_equal(coda_conntab_lookup(t, &a, &x), -ENOENT);
+	assert_int_equal(coda_conntab_tw_get(t, v, later, &got), -ENOENT);
+	assert_int_equal(coda_conntab_tw_expiry(t, v), UINT64_MAX);
+	assert_false(coda_conntab_tw_due(t, UINT64_MAX - 1));
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_entered, 2);
+	assert_int_equal(st.tw_expired, 2);
+	assert_int_equal(st.entries_tw, 0);
+	assert_int_equal(st.tw_laddrs, 2);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	assert_int_equal(coda_conntab_insert(t, &a, 0), 0);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	coda_conntab_free(t);
+}
+
+/*
+ * A full pool: RECYCLE ends the entry closest to expiry (the oldest; one
+ * pushed back by a restart is no longer the oldest) and keeps the new one;
+ * SKIP keeps none. Both counted, neither leaks.
+ */
+static void
+test_tw_overflow_policies(void **state)
+{
+	enum { N = 64 };
+	struct coda_conntab *t = make_table_p(N, N, 0, CODA_CONNTAB_TW_RECYCLE);
+	struct coda_conntab_stats st;
+	struct coda_conntab_tw tw;
+	struct coda_conntab_key k;
+	uint32_t val[N + 8], i, v, id;
+
+	(void)state;
+	tw_fields(&tw, 0);
+	/* N IPv4 entries (ids not a multiple of 3), entry i at T0 + i seconds. */
+	for (i = 0, id = 1; i < N + 8; id++) {
+		if (id % 3 == 0)
+			continue;
+		gen_key(&k, id);
+		if (i < N)
+			assert_int_equal(coda_conntab_tw_enter(t, &k, &tw, T0, T0 + TW_LEN + i * 1000,
+							       &val[i]),
+					 0);
+		i++;
+	}
+	/* Restart entry 0 (a retransmitted FIN): entry 1 is now the oldest. */
+	assert_int_equal(coda_conntab_tw_restart(t, val[0], T0 + TW_LEN + 2 * N * 1000), 0);
+	for (i = N, id = 1; id < 1000; id++) {
+		if (id % 3 == 0)
+			continue;
+		if (i-- > 0)
+			continue;
+		break;
+	}
+	/* Keys N .. N + 7 in turn: each recycles the oldest, entries 1 .. 8. */
+	for (i = 0, id = 1; i < N + 8; id++) {
+		if (id % 3 == 0)
+			continue;
+		if (i >= N) {
+			gen_key(&k, id);
+			assert_int_equal(coda_conntab_tw_enter(t, &k, &tw, T0, T0 + TW_LEN + 100000,
+							       &v),
+					 0);
+			assert_int_equal(coda_conntab_lookup(t, &k, &val[i]), 0);
+		}
+		i++;
+	}
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_recycled, 8);
+	assert_int_equal(st.tw_skipped, 0);
+	assert_int_equal(st.entries_tw, N);
+	for (i = 0, id = 1; i < N + 8; id++) {
+		if (id % 3 == 0)
+			continue;
+		gen_key(&k, id);
+		/* Entries 1 .. 8 were recycled; 0 (restarted) and the rest stay. */
+		assert_int_equal(coda_conntab_lookup(t, &k, &v), i >= 1 && i <= 8 ? -ENOENT : 0);
+		i++;
+	}
+	assert_int_equal(coda_conntab_audit(t), 0);
+	/* A pool of capacity 0 (IPv6 here) keeps nothing, under either policy. */
+	gen_key(&k, 3);
+	assert_int_equal(coda_conntab_insert(t, &k, 0), 0);
+	assert_int_equal(coda_conntab_tw_enter(t, &k, &tw, T0, T0 + TW_LEN, &v), -ENOSPC);
+	assert_int_equal(coda_conntab_lookup(t, &k, &v), -ENOENT);
+	/* Everything expires in the end; nothing left behind. */
+	while (coda_conntab_tw_due(t, T0 + 10000000))
+		(void)coda_conntab_tw_expire(t, T0 + 10000000, 7);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.entries_tw, 0);
+	assert_int_equal(st.tw_expired, N);
+	assert_int_equal(st.tw_skipped, 1);
+	assert_int_equal(coda_conntab_count(t), 0);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	coda_conntab_free(t);
+
+	/* SKIP: full means no TIME-WAIT for the newcomer; the old ones stay. */
+	t = make_table_p(N, N, N, CODA_CONNTAB_TW_SKIP);
+	for (id = 1, i = 0; i < N; id++) {
+		if (id % 3 == 0)
+			continue;
+		gen_key(&k, id);
+		assert_int_equal(tw_in(t, &k, id, &v), 0);
+		i++;
+	}
+	gen_key(&k, 1000); /* IPv4 */
+	assert_int_equal(coda_conntab_insert(t, &k, 5), 0);
+	assert_int_equal(tw_in(t, &k, 1000, &v), -ENOSPC);
+	assert_int_equal(coda_conntab_lookup(t, &k, &v), -ENOENT);
+	/* The TCB index is free: the connection left the table. */
+	assert_int_equal(coda_conntab_insert(t, &k, 5), 0);
+	gen_key(&k, 999); /* IPv6: its own pool has room */
+	assert_int_equal(tw_in(t, &k, 999, &v), 0);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_skipped, 1);
+	assert_int_equal(st.tw_recycled, 0);
+	assert_int_equal(st.entries_tw, N + 1);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	coda_conntab_free(t);
+}
+
+/* More local addresses than the list holds: counted skips, never a wrong key. */
+static void
+test_tw_laddr_list_full(void **state)
+{
+	const uint32_t n = CODA_CONNTAB_TW_LADDR_MAX + 10;
+	struct coda_conntab *t = make_table_p(1, n, 0, CODA_CONNTAB_TW_SKIP);
+	struct coda_conntab_stats st;
+	struct coda_conntab_key k;
+	uint32_t i, v;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		coda_conntab_key_v4(&k, htonl(0xc6120000 + i), htons(80), htonl(0xc6130001),
+				    htons(1000));
+		assert_int_equal(tw_in(t, &k, i, &v), i < CODA_CONNTAB_TW_LADDR_MAX ? 0 : -ENOSPC);
+	}
+	/* A known address still works. */
+	coda_conntab_key_v4(&k, htonl(0xc6120000 + 5), htons(80), htonl(0xc6130002), htons(1000));
+	assert_int_equal(tw_in(t, &k, 5, &v), 0);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_laddrs, CODA_CONNTAB_TW_LADDR_MAX);
+	assert_int_equal(st.tw_skipped, 10);
+	assert_int_equal(st.tw_skipped_laddr, 10);
+	for (i = 0; i < n; i++) {
+		coda_conntab_key_v4(&k, htonl(0xc6120000 + i), htons(80), htonl(0xc6130001),
+				    htons(1000));
+		assert_int_equal(coda_conntab_reader_lookup(t, &k, &v),
+				 i < CODA_CONNTAB_TW_LADDR_MAX ? 0 : -ENOENT);
+	}
+	assert_int_equal(coda_conntab_audit(t), 0);
+	coda_conntab_free(t);
+}
+
+/*
+ * TIME-WAIT entries keep the local address as an index: two keys that
+ * differ only in it, with the same signature in the same (only) bucket,
+ * found by brute force, are told apart by that index's address.
+ */
+static void
+test_tw_signature_collision_laddr(void **state)
+{
+	struct coda_conntab *t = make_table_p(1, 4, 0, CODA_CONNTAB_TW_SKIP);
+	struct coda_conntab_stats st;
+	struct coda_conntab_key a, b;
+	uint32_t i, va, vb, v;
+	uint64_t sa;
+
+	(void)state;
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.buckets, 1);
+	coda_conntab_key_v4(&a, htonl(0xc6120001), htons(80), htonl(0xc6130001), htons(1000));
+	sa = coda_conntab_hash(t, &a) >> 48;
+	for (i = 2;; i++) {
+		assert_true(i < (UINT32_C(1) << 24));
+		coda_conntab_key_v4(&b, htonl(0xc6120000 + i), htons(80), htonl(0xc6130001),
+				    htons(1000));
+		if ((coda_conntab_hash(t, &b) >> 48) == sa && sa != 0)
+			break;
+	}
+	assert_int_equal(tw_in(t, &a, 1, &va), 0);
+	expect_lookup(t, &b, -ENOENT, 0);
+	assert_int_equal(coda_conntab_delete(t, &b, NULL), -ENOENT);
+	assert_int_equal(tw_in(t, &b, 2, &vb), 0);
+	expect_lookup(t, &a, 0, va);
+	expect_lookup(t, &b, 0, vb);
+	assert_int_equal(coda_conntab_delete(t, &a, &v), 0);
+	assert_int_equal(v, va);
+	expect_lookup(t, &a, -ENOENT, 0);
+	expect_lookup(t, &b, 0, vb);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	coda_conntab_free(t);
+}
+
+/*
+ * A million TIME-WAIT entries entering over 60 s of virtual time, a tenth
+ * of them restarted once, expired in 10 ms steps with a small batch: each
+ * ends no earlier than its expiry and within the wheel's lateness, and the
+ * table drains to empty.
+ */
+static void
+test_tw_million_expire_on_time(void **state)
+{
+	enum { N = 1000000, STEP = 10 };
+	struct coda_conntab *t = make_table_p(1, N, 0, CODA_CONNTAB_TW_SKIP);
+	uint64_t *expiry = malloc(N * sizeof(*expiry)), now = T0, end;
+	struct coda_conntab_stats st;
+	struct coda_conntab_iter it;
+	struct coda_conntab_key k;
+	uint32_t i, v, ended = 0, walked;
+
+	(void)state;
+	assert_non_null(expiry);
+	for (i = 0; i < N; i++) {
+		struct coda_conntab_tw tw;
+
+		now = T0 + (uint64_t)i * 60000 / N;
+		coda_conntab_key_v4(&k, htonl(0xc6120001), htons(80), htonl(0xc6130000 + i),
+				    htons((uint16_t)(1024 + i % 50000)));
+		tw_fields(&tw, i);
+		assert_int_equal(coda_conntab_tw_enter(t, &k, &tw, now, now + TW_LEN, &v), 0);
+		assert_int_equal(CODA_CONNTAB_INDEX(v), i); /* a fresh pool hands out 0, 1, ... */
+		expiry[i] = now + TW_LEN;
+		if (i % 10 == 0) {
+			expiry[i] = now + TW_LEN + 30000;
+			assert_int_equal(coda_conntab_tw_restart(t, v, expiry[i]), 0);
+		}
+		if (i % (N / 8) == 0)
+			(void)coda_conntab_tw_expire(t, now, 256);
+	}
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.entries_tw, N);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	end = now + 2 * TW_LEN;
+	for (; now <= end && ended < N; now += STEP) {
+		uint32_t before = coda_conntab_count(t), n = 0;
+
+		while (coda_conntab_tw_due(t, now))
+			n += coda_conntab_tw_expire(t, now, 256);
+		assert_int_equal(coda_conntab_count(t), before - n);
+		ended += n;
+		/* Spot checks: an entry never ends early, nor later than its lateness. */
+		for (i = (uint32_t)(now % 997); i < N; i += 997) {
+			uint64_t late = expiry[i] - (expiry[i] - TW_LEN - 30000 * (i % 10 == 0));
+			uint64_t bound = expiry[i] + (late > 63 * 512 ? TW_LATE : 511);
+
+			coda_conntab_key_v4(&k, htonl(0xc6120001), htons(80),
+					    htonl(0xc6130000 + i), htons((uint16_t)(1024 + i % 50000)));
+			if (now < expiry[i])
+				assert_int_equal(coda_conntab_lookup(t, &k, &v), 0);
+			else if (now >= bound)
+				assert_int_equal(coda_conntab_lookup(t, &k, &v), -ENOENT);
+		}
+	}
+	assert_int_equal(ended, N);
+	assert_int_equal(coda_conntab_count(t), 0);
+	coda_conntab_iter_init(t, &it);
+	for (walked = 0; coda_conntab_iter_next(t, &it, &k, &v) == 0;)
+		walked++;
+	assert_int_equal(walked, 0);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tw_expired, N);
+	assert_int_equal(st.tw_entered, N);
+	assert_int_equal(coda_conntab_audit(t), 0);
+	free(expiry);
+	coda_conntab_free(t);
+}
+
+/* TCB indices: handed out once, back after free, checked; with QSBR, only after a grace period. */
+static void
+test_tcb_alloc(void **state)
+{
+	struct coda_conntab *t = make_table(4, 0);
+	struct coda_conntab_stats st;
+	struct coda_conntab_key k;
+	uint32_t idx[4], x, i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(coda_conntab_tcb_alloc(t, &idx[i]), 0);
+		assert_int_equal(idx[i], i);
+	}
+	assert_int_equal(coda_conntab_tcb_alloc(t, &x), -ENOSPC);
+	coda_conntab_stats(t, &st);
+	assert_int_equal(st.tcb_alloc_fail, 1);
+	gen_key(&k, 1);
+	assert_int_equal(coda_conntab_insert(t, &k, idx[2]), 0);
+	assert_int_equal(coda_conntab_tcb_free(t, idx[2]), -EBUSY);
+	assert_int_equal(coda_conntab_delete(t, &k, NULL), 0);
+	assert_int_equal(coda_conntab_tcb_free(t, idx[2]), 0);
+	assert_int_equal(coda_conntab_tcb_free(t, idx[2]), -EINVAL);
+	assert_int_equal(coda_conntab_tcb_free(t, 4), -EINVAL);
+	assert_int_equal(coda_conntab_tcb_reclaim(t), 0);
+	assert_int_equal(coda_conntab_tcb_alloc(t, &x), 0);
+	assert_int_equal(x, idx[2]);
+	coda_conntab_free(t);
+
+#ifdef CODA_CONNTAB_RCU
+	{
+		size_t sz = rte_rcu_qsbr_get_memsize(2);
+		struct rte_rcu_qsbr *q = NULL;
+		struct coda_conntab_conf conf = {.nb_tcb = 4, .seed = 1, .now = T0};
+
+		assert_int_equal(posix_memalign((void **)&q, 64, sz), 0);
+		assert_int_equal(rte_rcu_qsbr_init(q, 2), 0);
+		/* One reader thread, online: it holds whatever it looked up until quiescent. */
+		assert_int_equal(rte_rcu_qsbr_thread_register(q, 1), 0);
+		rte_rcu_qsbr_thread_online(q, 1);
+		conf.qsbr = q;
+		t = coda_conntab_create(&conf);
+		assert_non_null(t);
+		for (i = 0; i < 4; i++)
+			assert_int_equal(coda_conntab_tcb_alloc(t, &idx[i]), 0);
+		assert_int_equal(coda_conntab_tcb_free(t, idx[1]), 0);
+		coda_conntab_stats(t, &st);
+		assert_int_equal(st.tcb_deferred, 1);
+		/* The reader has not been quiescent since: index 1 stays held back. */
+		assert_int_equal(coda_conntab_tcb_alloc(t, &x), -ENOSPC);
+		assert_int_equal(coda_conntab_tcb_reclaim(t), 0);
+		assert_int_equal(coda_conntab_tcb_alloc(t, &x), -ENOSPC);
+		/* Freed after the grace period started: waits for the next one. */
+		assert_int_equal(coda_conntab_tcb_free(t, idx[3]), 0);
+		rte_rcu_qsbr_quiescent(q, 1);
+		assert_int_equal(coda_conntab_tcb_alloc(t, &x), 0);
+		assert_int_equal(x, idx[1]);
+		assert_int_equal(coda_conntab_tcb_alloc(t, &x), -ENOSPC);
+		rte_rcu_qsbr_quiescent(q, 1);
+		assert_int_equal(coda_conntab_tcb_reclaim(t), 1);
+		coda_conntab_stats(t, &st);
+		assert_int_equal(st.tcb_deferred, 0);
+		assert_int_equal(coda_conntab_tcb_alloc(t, &x), 0);
+		assert_int_equal(x, idx[3]);
+		/* A reader offline holds nothing: frees come back at the next reclaim. */
+		rte_rcu_qsbr_thread_offline(q, 1);
+		assert_int_equal(coda_conntab_tcb_free(t, idx[0]), 0);
+		assert_int_equal(coda_conntab_tcb_alloc(t, &x), 0);
+		assert_int_equal(x, idx[0]);
+		coda_conntab_free(t);
+		free(q);
+	}
+#endif
 }
 
 int
@@ -945,6 +1624,12 @@ main(void)
 		cmocka_unit_test(test_signature_collision),
 		cmocka_unit_test(test_overflow_chains),
 		cmocka_unit_test(test_reader_thread),
+		cmocka_unit_test(test_tw_enter_fields_and_expiry),
+		cmocka_unit_test(test_tw_overflow_policies),
+		cmocka_unit_test(test_tw_laddr_list_full),
+		cmocka_unit_test(test_tw_signature_collision_laddr),
+		cmocka_unit_test(test_tw_million_expire_on_time),
+		cmocka_unit_test(test_tcb_alloc),
 	};
 
 	return cmocka_run_group_tests_name("conntab", tests, NULL, NULL);

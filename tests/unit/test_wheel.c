@@ -1063,6 +1063,130 @@ test_ten_million_pending(void **state)
 	coda_wheel_free(w);
 }
 
+/*
+ * coda_wheel_expiry() names the tick that delivers a timer, within its
+ * lateness bound; coda_wheel_take_earliest() takes timers in that order
+ * without moving the clock, moves re-armed ones instead of taking them,
+ * and leaves the rest to fire normally.
+ */
+static void
+test_expiry_and_take_earliest(void **state)
+{
+	enum { N = 3000, C = 1000 };
+	struct coda_wheel *w = coda_wheel_create(N, C);
+	uint64_t *want = malloc(N * sizeof(*want)), *at = malloc(N * sizeof(*at));
+	uint64_t *armc = malloc(N * sizeof(*armc));
+	uint32_t out[16], *big = malloc(N * sizeof(*big));
+	uint64_t last = 0, e;
+	unsigned int i, n, k, taken = 0, rounds = 0, pending;
+	struct coda_wheel_stats st;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(coda_wheel_expiry(w, 0), UINT64_MAX);
+	assert_int_equal(coda_wheel_expiry(w, N), UINT64_MAX);
+	/*
+	 * Two phases of arming at two clocks, so that a lower level's slots
+	 * may come due after a higher level's: half with delays of 64 to 5000
+	 * at C, the rest with 0 to 3000 after the clock moved to C + 4000.
+	 */
+	for (i = 0; i < N / 2; i++) {
+		want[i] = C + 64 + rnd_below(5000 - 64);
+		armc[i] = C;
+		assert_int_equal(coda_wheel_arm(w, i, want[i]), 0);
+	}
+	n = advance_all(w, C + 4000, big, N);
+	for (k = 0; k < n; k++)
+		want[big[k]] = UINT64_MAX;
+	for (; i < N; i++) {
+		want[i] = C + 4000 + rnd_below(3000);
+		armc[i] = coda_wheel_clock(w);
+		assert_int_equal(coda_wheel_arm(w, i, want[i]), 0);
+	}
+	/* Some re-armed later (deferred), some earlier (a few into the due slot), some cancelled. */
+	for (i = 0; i < N; i += 5) {
+		if (want[i] == UINT64_MAX)
+			continue;
+		want[i] += 1 + rnd_below(20000);
+		armc[i] = coda_wheel_clock(w);
+		assert_int_equal(coda_wheel_arm(w, i, want[i]), 0);
+	}
+	for (i = 1; i < N; i += 7) {
+		if (want[i] == UINT64_MAX)
+			continue;
+		want[i] = C + 3990 + rnd_below(want[i] - (C + 3990) + 1);
+		armc[i] = coda_wheel_clock(w);
+		assert_int_equal(coda_wheel_arm(w, i, want[i]), 0);
+	}
+	for (i = 2; i < N; i += 11) {
+		if (want[i] == UINT64_MAX)
+			continue;
+		assert_int_equal(coda_wheel_cancel(w, i), 0);
+		want[i] = UINT64_MAX;
+	}
+	pending = coda_wheel_count(w);
+	for (i = 0; i < N; i++) {
+		at[i] = coda_wheel_expiry(w, i);
+		if (want[i] == UINT64_MAX) {
+			assert_int_equal(at[i], UINT64_MAX);
+			continue;
+		}
+		assert_true(at[i] >= want[i] || (want[i] < C + 4000 && at[i] == C + 4001));
+		assert_true(at[i] <= ref_latest(armc[i], want[i]));
+	}
+	/* Take a third of them, a few at a time: earliest first, clock still. */
+	while (taken < pending / 3 && rounds++ < 10 * N) {
+		uint64_t min = UINT64_MAX;
+
+		n = coda_wheel_take_earliest(w, out, 1 + (unsigned int)rnd_below(16));
+		/* Nothing left behind is due before what was taken. */
+		for (i = 0; i < N; i++)
+			if (coda_wheel_pending(w, i) && coda_wheel_expiry(w, i) < min)
+				min = coda_wheel_expiry(w, i);
+		for (k = 0; k < n; k++) {
+			e = at[out[k]];
+			assert_true(e != UINT64_MAX);
+			assert_true(e <= min);
+			assert_true(e >= last);
+			assert_false(coda_wheel_pending(w, out[k]));
+			last = e;
+			at[out[k]] = UINT64_MAX;
+		}
+		taken += n;
+	}
+	assert_true(taken >= pending / 3);
+	assert_int_equal(coda_wheel_clock(w), C + 4001);
+	assert_int_equal(coda_wheel_count(w), pending - taken);
+	assert_int_equal(coda_wheel_audit(w), 0);
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.taken, taken);
+	/* The rest fire at exactly the tick coda_wheel_expiry() named, not one before. */
+	for (i = 0; i < N; i++) {
+		if (at[i] == UINT64_MAX || !coda_wheel_pending(w, i))
+			continue;
+		n = advance_all(w, at[i] - 1, big, N);
+		for (k = 0; k < n; k++) {
+			assert_true(at[big[k]] <= at[i] - 1);
+			at[big[k]] = UINT64_MAX;
+		}
+		assert_true(coda_wheel_pending(w, i));
+		n = advance_all(w, at[i], big, N);
+		for (k = 0; k < n; k++) {
+			assert_true(at[big[k]] <= at[i]);
+			at[big[k]] = UINT64_MAX;
+		}
+		assert_false(coda_wheel_pending(w, i));
+	}
+	for (i = 0; i < N; i++)
+		assert_int_equal(at[i], UINT64_MAX);
+	assert_drained(w);
+	free(want);
+	free(at);
+	free(armc);
+	free(big);
+	coda_wheel_free(w);
+}
+
 int
 main(void)
 {
@@ -1089,6 +1213,7 @@ main(void)
 		cmocka_unit_test(test_drain_during_sweep),
 		cmocka_unit_test(test_bursts_equal_single_calls),
 		cmocka_unit_test(test_compaction_under_rearm_churn),
+		cmocka_unit_test(test_expiry_and_take_earliest),
 		cmocka_unit_test(test_ten_million_pending),
 	};
 
