@@ -509,6 +509,12 @@ uint64_t coda_conntab_tw_expiry(const struct coda_conntab *t, uint32_t value);
  */
 unsigned int coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max);
 
+/**
+ * The earliest time (ms) at which coda_conntab_tw_expire() may end an
+ * entry, UINT64_MAX when there is none. Owner only.
+ */
+uint64_t coda_conntab_tw_next_expiry(const struct coda_conntab *t);
+
 /** Whether some TIME-WAIT entry is due at @p now. Owner only. */
 bool coda_conntab_tw_due(const struct coda_conntab *t, uint64_t now);
 

@@ -1473,6 +1473,15 @@ coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max)
 	return total;
 }
 
+uint64_t
+coda_conntab_tw_next_expiry(const struct coda_conntab *t)
+{
+	uint64_t a = t->tw[0].nb > 0 ? coda_wheel_next_expiry(t->tw[0].wheel) : UINT64_MAX;
+	uint64_t b = t->tw[1].nb > 0 ? coda_wheel_next_expiry(t->tw[1].wheel) : UINT64_MAX;
+
+	return a < b ? a : b;
+}
+
 bool
 coda_conntab_tw_due(const struct coda_conntab *t, uint64_t now)
 {

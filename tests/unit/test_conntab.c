@@ -1243,8 +1243,9 @@ test_tw_enter_fields_and_expiry(void **state)
 	assert_int_equal(coda_conntab_insert(t, &b, 2), 0);
 	assert_int_equal(coda_conntab_delete(t, &b, NULL), 0);
 
-	/* Expiry: within the wheel's lateness, never early. */
+	/* Expiry: within the wheel's lateness, never early; the next expiry says when. */
 	when = coda_conntab_tw_expiry(t, v);
+	assert_int_equal(coda_conntab_tw_next_expiry(t), when);
 	assert_true(when >= T0 + TW_LEN && when <= T0 + TW_LEN + TW_LATE);
 	assert_false(coda_conntab_tw_due(t, when - 1));
 	assert_int_equal(coda_conntab_tw_expire(t, when - 1, 100), 0);
@@ -1273,6 +1274,7 @@ test_tw_enter_fields_and_expiry(void **state)
 	assert_int_equal(coda_conntab_tw_get(t, v, later, &got), -ENOENT);
 	assert_int_equal(coda_conntab_tw_expiry(t, v), UINT64_MAX);
 	assert_false(coda_conntab_tw_due(t, UINT64_MAX - 1));
+	assert_int_equal(coda_conntab_tw_next_expiry(t), UINT64_MAX);
 	coda_conntab_stats(t, &st);
 	assert_int_equal(st.tw_entered, 2);
 	assert_int_equal(st.tw_expired, 2);

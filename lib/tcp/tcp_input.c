@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Segment arrival, RFC 9293 §3.10.7, in its order: parse; find the
+ * connection (a TCB, a TIME-WAIT entry, a listener, or nothing); then for
+ * a synchronized TCB check the sequence number (with PAWS), RST, SYN, ACK,
+ * then process the text and the FIN. RFC 5961's checks are in place of the
+ * older rules: an RST must be exactly at RCV.NXT (in the window: challenge
+ * ACK), a SYN in a synchronized state draws a challenge ACK, an ACK must
+ * lie in [SND.UNA - MAX.SND.WND, SND.NXT]. Each rejected segment is
+ * counted under its reason (tcp_private.h, TCP_FSM_DROPS).
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_private.h"
+
+/* --- options and windows ---------------------------------------------------- */
+
+/* RFC 7323 §5.3 R1: PAWS, never for an RST (the issue and DESIGN.md). */
+static bool
+paws_reject(const struct tcb *t, const struct tcp_seg *seg, uint64_t now)
+{
+	if (!t->ts_ok || (seg->flags & TCP_RST) || !(seg->opts & TCP_OPT_TS))
+		return false;
+	/* TS.Recent older than 24 days is invalid (RFC 7323 §5.5). */
+	if (now - t->ts_recent_ms > UINT64_C(24) * 86400 * 1000)
+		return false;
+	return (int32_t)(seg->tsval - t->ts_recent) < 0;
+}
+
+/* RFC 7323 §4.3: record TS.Recent from a segment that covers RCV.NXT (Last.ACK.sent ~ RCV.NXT). */
+static void
+ts_update(struct tcb *t, const struct tcp_seg *seg, uint64_t now)
+{
+	if (t->ts_ok && (seg->opts & TCP_OPT_TS) && coda_seq_leq(seg->seq, t->rcv_nxt) &&
+	    (int32_t)(seg->tsval - t->ts_recent) >= 0) {
+		t->ts_recent = seg->tsval;
+		t->ts_recent_ms = now;
+	}
+}
+
+/* The peer's window from a segment, scaled unless it is a SYN (RFC 7323 §2.2). */
+static uint32_t
+seg_wnd(const struct tcb *t, const struct tcp_seg *seg)
+{
+	if (seg->flags & TCP_SYN)
+		return seg->wnd;
+	return (uint32_t)seg->wnd << (t->ws_ok ? t->snd_wscale : 0);
+}
+
+/* Options of the peer's SYN or SYN-ACK: what both sides agreed on. */
+static void
+syn_options(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, bool active)
+{
+	uint16_t mss = (seg->opts & TCP_OPT_MSS) ? seg->mss : 536;
+
+	t->mss = mss < s->conf.mss ? mss : s->conf.mss;
+	/* Each option holds only if both sides sent it. */
+	t->ts_ok = (active ? t->ts_ok : s->conf.timestamps) && (seg->opts & TCP_OPT_TS);
+	t->ws_ok = (active ? t->ws_ok : s->conf.window_scaling) && (seg->opts & TCP_OPT_WS);
+	t->sack_ok = (active ? t->sack_ok : s->conf.sack) && (seg->opts & TCP_OPT_SACKOK);
+	t->snd_wscale = t->ws_ok ? seg->wscale : 0;
+	if (!t->ws_ok)
+		t->rcv_wscale = 0;
+	if (t->ts_ok) {
+		t->ts_recent = seg->tsval;
+		t->ts_recent_ms = s->now;
+	}
+	/* RFC 5681 §3.1 initial window: 2 to 4 segments by MSS. */
+	t->cwnd = t->mss > 2190 ? 2u * t->mss : t->mss > 1095 ? 3u * t->mss : 4u * t->mss;
+	t->ssthresh = UINT32_MAX / 2;
+}
+
+/* Remember the peer's window: RFC 9293 §3.10.7.4 fifth step, SND.WL1/WL2 rule. */
+static void
+window_update(struct tcb *t, const struct tcp_seg *seg)
+{
+	if (coda_seq_lt(t->snd_wl1, seg->seq) ||
+	    (t->snd_wl1 == seg->seq && coda_seq_leq(t->snd_wl2, seg->ack))) {
+		t->snd_wnd = seg_wnd(t, seg);
+		t->snd_wl1 = seg->seq;
+		t->snd_wl2 = seg->ack;
+		if (t->snd_wnd > t->max_snd_wnd)
+			t->max_snd_wnd = t->snd_wnd;
+	}
+}
+
+/* A rate-limited challenge ACK, RFC 5961 §7: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+static void
+challenge_ack(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	if (!tcp_ack_rate_ok(s, t, true))
+		return;
+	s->st.tx_challenge_ack++;
+	tcp_send_ack(s, t, now);
+}
+
+/* The ACK for an unacceptable segment: rate limited unless it carried data (CASES F10). */
+static void
+oow_ack(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, uint64_t now)
+{
+	if (seg->payload_len == 0 && !tcp_ack_rate_ok(s, t, false))
+		return;
+	tcp_send_ack(s, t, now);
+}
+
+/* --- passive open ------------------------------------------------------------ */
+
+/* A SYN to listener l: a SYN-RECEIVED TCB (RFC 9293 §3.10.7.2 third check). */
+static struct tcb *
+passive_open(struct coda_tcp_stack *s, struct tcb *l, const struct coda_conntab_key *k,
+	     const struct tcp_seg *seg, uint64_t now, uint32_t iss)
+{
+	struct tcb *t;
+
+	if (l->pending >= l->backlog) {
+		tcp_drop(s, TCP_FD_BACKLOG);
+		return NULL;
+	}
+	t = tcp_new_tcb(s);
+	if (t == NULL) {
+		tcp_drop(s, TCP_FD_NO_SOCKET);
+		return NULL;
+	}
+	t->key = *k;
+	t->flags |= TF_PASSIVE;
+	if (tcp_bufs_alloc(s, t) != 0 || coda_conntab_insert(s->ct, k, tcp_idx(s, t)) != 0) {
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+		tcp_drop(s, TCP_FD_NO_SOCKET);
+		return NULL;
+	}
+	t->flags |= TF_IN_TABLE;
+	t->parent = tcp_idx(s, l);
+	l->pending++;
+	/* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, ... ISS should be selected." */
+	t->irs = seg->seq;
+	t->rcv_nxt = seg->seq + 1;
+	t->rcv_adv = t->rcv_nxt;
+	t->iss = iss;
+	t->snd_una = t->snd_nxt = t->snd_max = iss;
+	t->snd_data = iss + 1;
+	t->ts_offset = tcp_ts_offset(s, k);
+	syn_options(s, t, seg, false);
+	for (t->rcv_wscale = 0; t->ws_ok && t->rcv_wscale < 14 &&
+				(s->conf.rcv_buf >> t->rcv_wscale) > 65535;
+	     t->rcv_wscale++)
+		;
+	t->snd_wnd = seg->wnd; /* a SYN's window is not scaled */
+	t->max_snd_wnd = t->snd_wnd;
+	t->snd_wl1 = seg->seq;
+	t->snd_wl2 = iss;
+	t->rtx_start = now;
+	tcp_set_state(s, t, CODA_TCP_S_SYN_RECEIVED);
+	s->st.opened_passive++;
+	tcp_output(s, t, now); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+	return t;
+}
+
+/* --- TIME-WAIT ---------------------------------------------------------------- */
+
+static void
+tw_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, uint32_t v,
+	 const struct tcp_seg *seg, uint64_t now)
+{
+	struct coda_conntab_tw tw;
+	struct tcp_tw_action a;
+	int l;
+
+	if (coda_conntab_tw_get(s->ct, v, now, &tw) != 0)
+		return;
+	tcp_tw_input(&s->twc, &tw, seg, now, &a);
+	if (a.update)
+		(void)coda_conntab_tw_update(s->ct, k, &tw, now);
+	if (a.restart)
+		(void)coda_conntab_tw_restart(s->ct, v, a.expiry);
+	if (a.kill) {
+		/* RFC 793 mode: an RST at RCV.NXT ends TIME-WAIT. */
+		(void)coda_conntab_delete(s->ct, k, NULL);
+		return;
+	}
+	switch (a.verdict) {
+	case TCP_TW_ACK:
+		s->st.tw_acks++;
+		tcp_send_raw(s, k, a.ack_seq, a.ack_ack, TCP_ACK, a.ack_wnd, a.ack_ts,
+			     (uint32_t)now + tcp_ts_offset(s, k), a.ack_tsecr);
+		return;
+	case TCP_TW_REOPEN:
+		/* RFC 1122 4.2.2.13 / RFC 6191: a new incarnation, its ISS after the old SND.NXT. */
+		l = tcp_listener_find(s, k);
+		if (l < 0) {
+			tcp_drop(s, TCP_FD_TW_NO_LISTENER);
+			return;
+		}
+		(void)coda_conntab_delete(s->ct, k, NULL);
+		if (passive_open(s, &s->tcb[l], k, seg, now,
+				 tcp_tw_iss(tcp_isn(s, k, now), a.iss_floor)) != NULL)
+			s->st.tw_reopened++;
+		return;
+	default:
+		tcp_drop(s, TCP_FD_TW_DROP);
+		return;
+	}
+}
+
+/* --- SYN-SENT ------------------------------------------------------------------ */
+
+static void
+syn_sent_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_t now)
+{
+	bool ack_ok = false;
+
+	/* First: the ACK bit. "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set ...)" */
+	if (seg->flags & TCP_ACK) {
+		if (coda_seq_leq(seg->ack, t->iss) || coda_seq_gt(seg->ack, t->snd_nxt)) {
+			if (!(seg->flags & TCP_RST))
+				tcp_send_raw(s, &t->key, seg->ack, 0, TCP_RST, 0, false, 0, 0);
+			tcp_drop(s, TCP_FD_SYN_SENT_BAD_ACK);
+			return;
+		}
+		ack_ok = coda_seq_lt(t->snd_una, seg->ack) && coda_seq_leq(seg->ack, t->snd_nxt);
+	}
+	/* Second: RST. "If the ACK was acceptable, then signal to the user 'error: connection reset', drop the segment, enter CLOSED state, delete TCB. Otherwise (no ACK), drop the segment and return." */
+	if (seg->flags & TCP_RST) {
+		if (!ack_ok) {
+			tcp_drop(s, TCP_FD_SYN_SENT_RST);
+			return;
+		}
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_REFUSED, -ECONNREFUSED);
+		return;
+	}
+	/* Fourth: SYN. */
+	if (!(seg->flags & TCP_SYN)) {
+		tcp_drop(s, TCP_FD_SYN_SENT_OTHER);
+		return;
+	}
+	t->irs = seg->seq;
+	t->rcv_nxt = seg->seq + 1;
+	t->rcv_adv = t->rcv_nxt;
+	syn_options(s, t, seg, true);
+	if (ack_ok) {
+		/* "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." */
+		t->snd_una = seg->ack;
+		t->snd_data = seg->ack;
+		t->snd_wnd = seg->wnd; /* a SYN's window is not scaled */
+		t->max_snd_wnd = t->snd_wnd;
+		t->snd_wl1 = seg->seq;
+		t->snd_wl2 = seg->ack;
+		/* An RTT sample from the SYN, unless it was retransmitted (Karn). */
+		if (t->ts_ok && (seg->opts & TCP_OPT_TS) && seg->tsecr != 0)
+			tcp_rtt_sample(s, t, (uint32_t)(tcp_tsval(t, now) - seg->tsecr));
+		else if (t->backoff == 0)
+			tcp_rtt_sample(s, t, (uint32_t)(now - t->rtx_start));
+		t->backoff = 0;
+		t->rtx_start = 0;
+		tcp_timer_cancel(s, t, TCP_T_RTX);
+		tcp_set_state(s, t, CODA_TCP_S_ESTABLISHED);
+		t->flags |= TF_ACK_NOW;
+		tcp_output(s, t, now);
+		tcp_event(s, t, CODA_TCP_EV_CONNECTED);
+		return;
+	}
+	/* Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." */
+	tcp_set_state(s, t, CODA_TCP_S_SYN_RECEIVED);
+	t->snd_wnd = seg->wnd;
+	t->snd_wl1 = seg->seq;
+	t->snd_nxt = t->iss;
+	tcp_timer_cancel(s, t, TCP_T_RTX);
+	tcp_output(s, t, now);
+}
+
+/* --- synchronized states --------------------------------------------------------- */
+
+/* Our FIN is acknowledged. */
+static bool
+fin_acked(const struct tcb *t)
+{
+	return (t->flags & TF_FIN_SENT) && coda_seq_gt(t->snd_una, t->snd_fin);
+}
+
+/* RFC 5681 / 6582 on a new ACK and on duplicates. */
+static void
+cc_on_ack(struct tcb *t, uint32_t acked, bool dup, uint32_t ack)
+{
+	if (dup) {
+		if (++t->dupacks == 3 && coda_seq_gt(ack, t->recover - 1)) {
+			/* Fast retransmit (RFC 6582 §3.2 step 2). */
+			uint32_t flight = t->snd_max - t->snd_una;
+
+			t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+			t->recover = t->snd_max;
+			t->cwnd = t->ssthresh + 3u * t->mss;
+			t->snd_nxt = t->snd_una; /* resend from SND.UNA (go back) */
+		} else if (t->dupacks > 3) {
+			t->cwnd += t->mss;
+		}
+		return;
+	}
+	if (t->dupacks >= 3) {
+		if (coda_seq_geq(ack, t->recover)) {
+			t->cwnd = t->ssthresh; /* full ACK: leave fast recovery */
+		} else {
+			t->snd_nxt = ack; /* partial ACK: resend the next hole */
+			t->cwnd = t->cwnd > acked ? t->cwnd - acked + t->mss : t->mss;
+			t->dupacks = 3;
+			return;
+		}
+	}
+	t->dupacks = 0;
+	if (t->cwnd < t->ssthresh)
+		t->cwnd += acked < t->mss ? acked : t->mss; /* slow start */
+	else
+		t->cwnd += (uint32_t)((uint64_t)t->mss * t->mss / (t->cwnd ? t->cwnd : 1)) + 1;
+}
+
+/* SND.UNA moves to ack: free acknowledged data, RTT, timers. */
+static void
+ack_advance(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, uint64_t now)
+{
+	uint32_t acked = seg->ack - t->snd_una;
+	uint32_t data_end = t->snd_data + (t->snd.buf != NULL ? t->snd.len : 0);
+	uint32_t upto = coda_seq_lt(seg->ack, data_end) ? seg->ack : data_end;
+
+	if (t->snd.buf != NULL && coda_seq_gt(upto, t->snd_data)) {
+		uint32_t n = upto - t->snd_data;
+
+		t->snd.head = (t->snd.head + n) % t->snd.size;
+		t->snd.len -= n;
+		t->snd_data = upto;
+	}
+	/* RTT: from the echoed timestamp, or the timed segment (Karn: only if sent once). */
+	if (t->ts_ok && (seg->opts & TCP_OPT_TS) && seg->tsecr != 0)
+		tcp_rtt_sample(s, t, (uint32_t)(tcp_tsval(t, now) - seg->tsecr));
+	else if (t->rtt_time != 0 && coda_seq_gt(seg->ack, t->rtt_seq))
+		tcp_rtt_sample(s, t, (uint32_t)(now - t->rtt_time));
+	if (t->rtt_time != 0 && coda_seq_gt(seg->ack, t->rtt_seq))
+		t->rtt_time = 0;
+	t->snd_una = seg->ack;
+	if (coda_seq_lt(t->snd_nxt, t->snd_una))
+		t->snd_nxt = t->snd_una;
+	t->backoff = 0;
+	cc_on_ack(t, acked, false, seg->ack);
+	/* RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it. */
+	if (t->snd_una == t->snd_max) {
+		tcp_timer_cancel(s, t, TCP_T_RTX);
+		t->rtx_start = 0;
+	} else {
+		tcp_timer_arm(s, t, TCP_T_RTX, now + t->rto);
+		t->rtx_start = now;
+	}
+	if ((t->flags & TF_WRITABLE) && t->snd.buf != NULL && ring_free(&t->snd) > 0 &&
+	    (t->flags & TF_APP)) {
+		t->flags &= (uint16_t)~TF_WRITABLE;
+		tcp_event(s, t, CODA_TCP_EV_WRITABLE);
+	}
+}
+
+/* Queue in-order text (seventh step). Returns false if the connection was reset for it. */
+static bool
+text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_t now)
+{
+	uint32_t n = seg->payload_len, room;
+	const uint8_t *p = seg->payload;
+
+	if (n == 0)
+		return true;
+	switch (t->state) {
+	case CODA_TCP_S_ESTABLISHED:
+	case CODA_TCP_S_FIN_WAIT_1:
+	case CODA_TCP_S_FIN_WAIT_2:
+		break;
+	default:
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: "This should not occur since a FIN has been received from the remote side. Ignore the segment text." */
+		tcp_drop(s, TCP_FD_DATA_AFTER_FIN);
+		return true;
+	}
+	/*
+	 * RFC 1122 4.2.2.13: "if new data is received after CLOSE is called,
+	 * its TCP SHOULD send a RST to show that data was lost" (CASES E3).
+	 */
+	if (!(t->flags & TF_APP) && coda_seq_gt(seg->seq + n, t->rcv_nxt)) {
+		tcp_drop(s, TCP_FD_DATA_AFTER_CLOSE);
+		tcp_send_rst_tcb(s, t, now, false);
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+		return false;
+	}
+	/* Trim what we already have (the left edge). */
+	if (coda_seq_lt(seg->seq, t->rcv_nxt)) {
+		uint32_t d = t->rcv_nxt - seg->seq;
+
+		if (d >= n) {
+			t->flags |= TF_ACK_NOW; /* a duplicate: ACK it at once */
+			return true;
+		}
+		p += d;
+		n -= d;
+		seg->seq = t->rcv_nxt;
+	}
+	if (seg->seq != t->rcv_nxt) {
+		/* Out of order: not queued yet; an immediate ACK tells the sender (RFC 5681 §4.2). */
+		tcp_drop(s, TCP_FD_OUT_OF_ORDER);
+		t->flags |= TF_ACK_NOW;
+		return true;
+	}
+	room = t->rcv.buf != NULL ? ring_free(&t->rcv) : 0;
+	if (t->flags & TF_SHUT_RD)
+		room = n; /* acknowledged and dropped unread */
+	if (n > room) {
+		tcp_drop(s, TCP_FD_RCV_BUF_FULL);
+		n = room;
+		t->flags |= TF_ACK_NOW;
+	}
+	if (n == 0)
+		return true;
+	if (!(t->flags & TF_SHUT_RD)) {
+		uint32_t tail = (t->rcv.head + t->rcv.len) % t->rcv.size, first = t->rcv.size - tail;
+
+		if (first > n)
+			first = n;
+		memcpy(t->rcv.buf + tail, p, first);
+		memcpy(t->rcv.buf, p + first, n - first);
+		t->rcv.len += n;
+	}
+	t->rcv_nxt += n;
+	seg->payload_len = n; /* what was taken (the FIN check below needs the end) */
+	seg->payload = p;
+	/* Delayed ACK: at most every second full segment waits (RFC 1122 4.2.3.2). */
+	if (s->conf.delayed_ack_ms == 0 || tcp_timer_pending(s, t, TCP_T_DELACK) ||
+	    n >= 2u * t->mss)
+		t->flags |= TF_ACK_NOW;
+	else
+		tcp_timer_arm(s, t, TCP_T_DELACK, now + s->conf.delayed_ack_ms);
+	if ((t->flags & TF_APP) && !(t->flags & TF_SHUT_RD))
+		tcp_event(s, t, CODA_TCP_EV_READABLE);
+	return true;
+}
+
+/* Eighth step: the FIN. */
+static void
+fin_input(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	/* "Advance RCV.NXT over the FIN, and send an acknowledgment for the FIN." */
+	t->rcv_nxt++;
+	t->flags |= TF_PEER_FIN | TF_ACK_NOW;
+	tcp_timer_cancel(s, t, TCP_T_DELACK);
+	switch (t->state) {
+	case CODA_TCP_S_SYN_RECEIVED:
+	case CODA_TCP_S_ESTABLISHED:
+		tcp_set_state(s, t, CODA_TCP_S_CLOSE_WAIT);
+		break;
+	case CODA_TCP_S_FIN_WAIT_1:
+		/* "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT ...; otherwise, enter the CLOSING state." */
+		if (fin_acked(t)) {
+			tcp_send_ack(s, t, now);
+			tcp_enter_time_wait(s, t);
+			return;
+		}
+		tcp_set_state(s, t, CODA_TCP_S_CLOSING);
+		break;
+	case CODA_TCP_S_FIN_WAIT_2:
+		/* "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers." */
+		tcp_send_ack(s, t, now);
+		tcp_enter_time_wait(s, t);
+		return;
+	default:
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state." (a retransmitted FIN is below RCV.NXT, see the first step) */
+		t->rcv_nxt--;
+		break;
+	}
+	tcp_output(s, t, now);
+	if ((t->flags & TF_APP) && !(t->flags & TF_EOF_TOLD)) {
+		t->flags |= TF_EOF_TOLD;
+		tcp_event(s, t, CODA_TCP_EV_PEER_FIN);
+	}
+}
+
+/* Second step: an RST at RCV.NXT ends the connection; elsewhere in the window: challenge ACK. */
+static void
+rst_input(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, uint64_t now)
+{
+	/* RFC 5961 §3.2 / RFC 9293: "If the RST bit is set and the sequence number exactly matches the next expected sequence value (RCV.NXT), then TCP MUST reset the connection" */
+	if (seg->seq != t->rcv_nxt) {
+		tcp_drop(s, TCP_FD_RST_IN_WINDOW);
+		challenge_ack(s, t, now);
+		return;
+	}
+	switch (t->state) {
+	case CODA_TCP_S_SYN_RECEIVED:
+		/* "If this connection was initiated with a passive OPEN, then return this connection to the LISTEN state" (the listener stays; the child goes). Active: refused. */
+		if (t->flags & TF_PASSIVE) {
+			tcp_close_tcb(s, t, CODA_TCP_CLOSE_RESET, 0);
+			return;
+		}
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_REFUSED, -ECONNREFUSED);
+		return;
+	case CODA_TCP_S_CLOSE_WAIT:
+		/* Linux/CASES F11: EPIPE in CLOSE-WAIT (EOF was seen already). */
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_RESET, -EPIPE);
+		return;
+	default:
+		/* "any outstanding RECEIVEs and SEND should receive 'reset' responses ... enter the CLOSED state, delete the TCB" */
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_RESET, -ECONNRESET);
+		return;
+	}
+}
+
+void
+tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_t now)
+{
+	uint32_t slen = tcp_seg_len(seg), wnd;
+	bool acceptable;
+
+	if (t->state == CODA_TCP_S_SYN_SENT) {
+		syn_sent_input(s, t, seg, now);
+		return;
+	}
+	/* Segments without timestamps on a connection that uses them (RFC 7323 §3.2): drop, RST excepted. */
+	if (t->ts_ok && !(seg->opts & TCP_OPT_TS) && !(seg->flags & TCP_RST) &&
+	    t->state != CODA_TCP_S_SYN_RECEIVED) {
+		tcp_drop(s, TCP_FD_NO_TS);
+		return;
+	}
+	/* PAWS before the sequence check (RFC 7323 §5.3 R1): an old duplicate gets an ACK. */
+	if (paws_reject(t, seg, now)) {
+		tcp_drop(s, TCP_FD_PAWS);
+		oow_ack(s, t, seg, now);
+		return;
+	}
+	/* First: sequence acceptability, RFC 9293 Table 6. */
+	wnd = coda_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	acceptable = coda_seq_acceptable(seg->seq, slen, t->rcv_nxt, wnd);
+	/*
+	 * CASES J1 [POLICY, accept]: a bare FIN at RCV.NXT with a zero
+	 * window is taken, as Linux and smoltcp do: the FIN needs no buffer.
+	 */
+	if (!acceptable && wnd == 0 && (seg->flags & TCP_FIN) && seg->payload_len == 0 &&
+	    seg->seq == t->rcv_nxt)
+		acceptable = true;
+	if (!acceptable) {
+		/* "If an incoming segment is not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set, if so drop the segment and return)" */
+		tcp_drop(s, TCP_FD_OUT_OF_WINDOW);
+		if (!(seg->flags & TCP_RST))
+			oow_ack(s, t, seg, now);
+		return;
+	}
+	/* Second: RST. */
+	if (seg->flags & TCP_RST) {
+		rst_input(s, t, seg, now);
+		return;
+	}
+	/* Fourth: SYN. RFC 5961 §4: challenge ACK "irrespective of the sequence number". */
+	if (seg->flags & TCP_SYN) {
+		if (t->state == CODA_TCP_S_SYN_RECEIVED && (t->flags & TF_PASSIVE) &&
+		    seg->seq == t->irs) {
+			/* The peer's SYN again: our SYN-ACK was lost; send it again. */
+			t->snd_nxt = t->iss;
+			tcp_output(s, t, now);
+			return;
+		}
+		tcp_drop(s, TCP_FD_SYN_SYNCHRONIZED);
+		challenge_ack(s, t, now);
+		return;
+	}
+	/* Fifth: ACK. "if the ACK bit is off, drop the segment and return" */
+	if (!(seg->flags & TCP_ACK)) {
+		tcp_drop(s, TCP_FD_NO_ACK);
+		return;
+	}
+	if (t->state == CODA_TCP_S_SYN_RECEIVED) {
+		/* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state ...; If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>" */
+		if (!(coda_seq_lt(t->snd_una, seg->ack) && coda_seq_leq(seg->ack, t->snd_nxt))) {
+			tcp_drop(s, TCP_FD_SYN_RCVD_BAD_ACK);
+			tcp_send_raw(s, &t->key, seg->ack, 0, TCP_RST, 0, false, 0, 0);
+			return;
+		}
+		t->snd_una = seg->ack;
+		t->snd_data = seg->ack;
+		t->snd_wnd = seg_wnd(t, seg);
+		t->max_snd_wnd = t->snd_wnd;
+		t->snd_wl1 = seg->seq;
+		t->snd_wl2 = seg->ack;
+		t->backoff = 0;
+		t->rtx_start = 0;
+		tcp_timer_cancel(s, t, TCP_T_RTX);
+		tcp_set_state(s, t, CODA_TCP_S_ESTABLISHED);
+		if (t->parent != NIL) {
+			struct tcb *l = &s->tcb[t->parent];
+
+			t->flags |= TF_ACCEPTQ;
+			t->aq_next = NIL;
+			if (l->aq_tail == NIL)
+				l->aq_head = tcp_idx(s, t);
+			else
+				s->tcb[l->aq_tail].aq_next = tcp_idx(s, t);
+			l->aq_tail = tcp_idx(s, t);
+			tcp_event(s, l, CODA_TCP_EV_ACCEPTED);
+		} else if (t->flags & TF_APP) {
+			tcp_event(s, t, CODA_TCP_EV_CONNECTED);
+		}
+	} else {
+		/* RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT. */
+		if (coda_seq_gt(seg->ack, t->snd_max)) {
+			tcp_drop(s, TCP_FD_ACK_UNSENT);
+			if (tcp_ack_rate_ok(s, t, true)) {
+				s->st.tx_challenge_ack++;
+				tcp_send_ack(s, t, now);
+			}
+			return;
+		}
+		if (coda_seq_lt(seg->ack, t->snd_una - (t->max_snd_wnd ? t->max_snd_wnd : 65535))) {
+			tcp_drop(s, TCP_FD_ACK_TOO_OLD);
+			if (tcp_ack_rate_ok(s, t, true)) {
+				s->st.tx_challenge_ack++;
+				tcp_send_ack(s, t, now);
+			}
+			return;
+		}
+		if (coda_seq_gt(seg->ack, t->snd_una)) {
+			ack_advance(s, t, seg, now);
+		} else if (seg->ack == t->snd_una && seg->payload_len == 0 &&
+			   !(seg->flags & TCP_FIN) && t->snd_una != t->snd_max &&
+			   seg_wnd(t, seg) == t->snd_wnd) {
+			cc_on_ack(t, 0, true, seg->ack);
+		}
+		window_update(t, seg);
+	}
+	ts_update(t, seg, now);
+	/* The closing states' ACK processing. */
+	switch (t->state) {
+	case CODA_TCP_S_FIN_WAIT_1:
+		/* "if the FIN segment is now acknowledged, then enter FIN-WAIT-2 and continue processing" */
+		if (fin_acked(t)) {
+			tcp_set_state(s, t, CODA_TCP_S_FIN_WAIT_2);
+			if (!(t->flags & TF_APP))
+				tcp_timer_arm(s, t, TCP_T_FW2, now + s->conf.fin_wait2_timeout_ms);
+		}
+		break;
+	case CODA_TCP_S_CLOSING:
+		/* "if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise, ignore the segment" */
+		if (fin_acked(t))
+			tcp_enter_time_wait(s, t);
+		return;
+	case CODA_TCP_S_LAST_ACK:
+		/* "The only thing that can arrive in this state is an acknowledgment of our FIN. If our FIN is now acknowledged, delete the TCB, enter the CLOSED state, and return." */
+		if (fin_acked(t))
+			tcp_close_tcb(s, t, CODA_TCP_CLOSE_NORMAL, 0);
+		return;
+	default:
+		break;
+	}
+	/* Seventh: the text; then eighth: the FIN (only once everything before it is in). */
+	if (!text_input(s, t, seg, now))
+		return;
+	if ((seg->flags & TCP_FIN) && seg->seq + seg->payload_len == t->rcv_nxt &&
+	    !(t->flags & TF_PEER_FIN)) {
+		fin_input(s, t, now);
+		return;
+	}
+	tcp_output(s, t, now);
+}
+
+/* --- entry point ------------------------------------------------------------------ */
+
+void
+coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const void *tcp,
+	       uint32_t len, uint64_t now)
+{
+	struct tcp_seg seg;
+	enum tcp_drop rc;
+	uint32_t v;
+	int l;
+
+	s->now = now;
+	s->st.rx_segments++;
+	rc = tcp_seg_parse(tcp, len, &seg);
+	if (rc != TCP_DROP_NONE) {
+		tcp_drop(s, (unsigned int)rc);
+		return;
+	}
+	if (coda_conntab_lookup(s->ct, k, &v) == 0) {
+		if (CODA_CONNTAB_IS_TW(v))
+			tw_input(s, k, v, &seg, now);
+		else
+			tcp_input_tcb(s, &s->tcb[v], &seg, now);
+		return;
+	}
+	l = tcp_listener_find(s, k);
+	if (l < 0) {
+		/* CLOSED (no TCB), RFC 9293 §3.10.7.1: "An incoming segment containing a RST is discarded." */
+		tcp_drop(s, (seg.flags & TCP_RST) ? TCP_FD_RST_NO_TCB : TCP_FD_NO_TCB);
+		tcp_send_rst_for(s, k, &seg);
+		return;
+	}
+	/* LISTEN, RFC 9293 §3.10.7.2. First: "An incoming RST segment could not be valid ... it should be ignored." */
+	if (seg.flags & TCP_RST) {
+		tcp_drop(s, TCP_FD_LISTEN_RST);
+		return;
+	}
+	/* Second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An acceptable reset segment should be formed for any arriving ACK-bearing segment. The RST should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>" */
+	if (seg.flags & TCP_ACK) {
+		tcp_drop(s, TCP_FD_LISTEN_ACK);
+		tcp_send_raw(s, k, seg.ack, 0, TCP_RST, 0, false, 0, 0);
+		return;
+	}
+	/* Third: SYN. */
+	if (seg.flags & TCP_SYN) {
+		(void)passive_open(s, &s->tcb[l], k, &seg, now, tcp_isn(s, k, now));
+		return;
+	}
+	/* Fourth: "Any other control or text-bearing segment (not containing SYN) must have an ACK and thus would have been discarded by the ACK processing." */
+	tcp_drop(s, TCP_FD_LISTEN_OTHER);
+}

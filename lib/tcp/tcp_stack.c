@@ -1,0 +1,984 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The stack: creation, the application API (DESIGN.md §6), the TCB life
+ * cycle (allocation, the one state-change choke point, closing, entering
+ * TIME-WAIT), listeners, ISN and timestamp clocks, counters.
+ */
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_private.h"
+
+static const char *const state_names[CODA_TCP_S__COUNT] = {
+#define STATE_NAME(name, str) [CODA_TCP_S_##name] = str,
+	CODA_TCP_STATES(STATE_NAME)
+#undef STATE_NAME
+};
+
+static const char *const fsm_drop_names[] = {
+#define FSM_DROP_NAME(NAME, name, desc) #name,
+	TCP_FSM_DROPS(FSM_DROP_NAME)
+#undef FSM_DROP_NAME
+};
+
+static_assert(TCP_FD__END <= 64, "drop reasons fit coda_tcp_stats.drops");
+
+const char *
+coda_tcp_state_name(enum coda_tcp_state st)
+{
+	return (unsigned int)st < CODA_TCP_S__COUNT ? state_names[st] : NULL;
+}
+
+const char *
+coda_tcp_close_reason_name(enum coda_tcp_close_reason r)
+{
+	static const char *const n[] = {"none", "normal", "reset", "refused", "timeout", "aborted"};
+
+	return (unsigned int)r <= CODA_TCP_CLOSE_ABORTED ? n[r] : NULL;
+}
+
+const char *
+coda_tcp_drop_name(unsigned int i)
+{
+	if (i == 0)
+		return "none";
+	if (i < TCP_DROP__COUNT)
+		return tcp_drop_name((enum tcp_drop)i);
+	if (i < TCP_FD__END)
+		return fsm_drop_names[i - TCP_DROP__COUNT];
+	return NULL;
+}
+
+void
+tcp_drop(struct coda_tcp_stack *s, unsigned int reason)
+{
+	s->st.rx_dropped++;
+	if (reason < 64)
+		s->st.drops[reason]++;
+}
+
+void
+coda_tcp_conf_default(struct coda_tcp_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->nb_tcb = 65536;
+	c->nb_tw = 65536;
+	c->nb_tw6 = 16384;
+	c->tw_policy = CODA_CONNTAB_TW_RECYCLE;
+	c->msl_ms = 30000;
+	c->fin_wait2_timeout_ms = 60000;
+	c->rto_min_ms = 200;
+	c->rto_initial_ms = 1000;
+	c->rto_max_ms = 60000;
+	c->user_timeout_ms = 100000;
+	c->syn_timeout_ms = 180000;
+	c->delayed_ack_ms = 40;
+	c->challenge_ack_interval_ms = 500;
+	c->challenge_ack_per_s = 1000;
+	c->rcv_buf = 262144;
+	c->snd_buf = 262144;
+	c->mss = 1460;
+	c->rfc1337 = true;
+	c->tw_reopen = true;
+	c->rst_on_unread_close = true;
+	c->timestamps = true;
+	c->window_scaling = true;
+	c->sack = true;
+}
+
+/* --- keyed hash (SipHash-2-4) for ISNs and timestamp offsets ---------------- */
+
+static inline uint64_t
+rotl(uint64_t x, unsigned int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIPROUND                                                                               \
+	do {                                                                                   \
+		v0 += v1;                                                                      \
+		v1 = rotl(v1, 13);                                                             \
+		v1 ^= v0;                                                                      \
+		v0 = rotl(v0, 32);                                                             \
+		v2 += v3;                                                                      \
+		v3 = rotl(v3, 16);                                                             \
+		v3 ^= v2;                                                                      \
+		v0 += v3;                                                                      \
+		v3 = rotl(v3, 21);                                                             \
+		v3 ^= v0;                                                                      \
+		v2 += v1;                                                                      \
+		v1 = rotl(v1, 17);                                                             \
+		v1 ^= v2;                                                                      \
+		v2 = rotl(v2, 32);                                                             \
+	} while (0)
+
+/* SipHash-2-4 of n 64-bit words (the 40-byte key is 5). */
+static uint64_t
+siphash_words(const uint64_t key[2], const uint64_t *w, unsigned int n)
+{
+	uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ key[0];
+	uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ key[1];
+	uint64_t v2 = UINT64_C(0x6c7967656e657261) ^ key[0];
+	uint64_t v3 = UINT64_C(0x7465646279746573) ^ key[1];
+	uint64_t b = (uint64_t)(n * 8) << 56;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		v3 ^= w[i];
+		SIPROUND;
+		SIPROUND;
+		v0 ^= w[i];
+	}
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/*
+ * RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a 4-microsecond timer (250 ticks a millisecond here), F
+ * SipHash-2-4 keyed by the stack's random seed.
+ */
+uint32_t
+tcp_isn(const struct coda_tcp_stack *s, const struct coda_conntab_key *k, uint64_t now)
+{
+	return (uint32_t)(now * 250) + (uint32_t)siphash_words(s->conf.seed, k->w, 5);
+}
+
+/* RFC 7323 §5.4 recommends a random offset per connection for TSval. */
+uint32_t
+tcp_ts_offset(const struct coda_tcp_stack *s, const struct coda_conntab_key *k)
+{
+	const uint64_t key2[2] = {s->conf.seed[1], s->conf.seed[0]};
+
+	return (uint32_t)siphash_words(key2, k->w, 5);
+}
+
+/* --- creation ------------------------------------------------------------- */
+
+static bool
+conf_ok(const struct coda_tcp_conf *c)
+{
+	return c->nb_tcb > 0 && c->nb_tcb <= CODA_CONNTAB_MAX_ENTRIES / 2 &&
+	       (uint64_t)c->nb_tcb * TCP_TIMERS <= CODA_WHEEL_MAX_TIMERS && c->mss >= 64 &&
+	       c->rcv_buf >= c->mss && c->snd_buf >= c->mss && c->rcv_buf <= (1u << 30) &&
+	       c->snd_buf <= (1u << 30) && c->msl_ms > 0 && c->rto_min_ms > 0 &&
+	       c->rto_initial_ms >= c->rto_min_ms && c->rto_max_ms >= c->rto_initial_ms &&
+	       c->user_timeout_ms > 0 && c->syn_timeout_ms > 0 && c->fin_wait2_timeout_ms > 0 &&
+	       (c->tw_policy == CODA_CONNTAB_TW_RECYCLE || c->tw_policy == CODA_CONNTAB_TW_SKIP);
+}
+
+struct coda_tcp_stack *
+coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn tx, void *tx_arg,
+		coda_tcp_event_fn ev, void *ev_arg)
+{
+	struct coda_conntab_conf cc = {0};
+	struct coda_tcp_stack *s = NULL;
+	int err = EINVAL;
+
+	if (conf == NULL || tx == NULL || !conf_ok(conf))
+		goto err;
+	err = ENOMEM;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto err;
+	s->conf = *conf;
+	s->tx = tx;
+	s->tx_arg = tx_arg;
+	s->ev = ev;
+	s->ev_arg = ev_arg;
+	s->now = now;
+	s->next_port = 49152;
+	cc.nb_tcb = conf->nb_tcb;
+	cc.nb_tw = conf->nb_tw;
+	cc.nb_tw6 = conf->nb_tw6;
+	cc.tw_policy = conf->tw_policy;
+	cc.seed = conf->seed[0] ^ rotl(conf->seed[1], 17);
+	cc.now = now;
+	s->ct = coda_conntab_create(&cc);
+	s->wheel = coda_wheel_create(conf->nb_tcb * TCP_TIMERS, now);
+	s->tcb = calloc(conf->nb_tcb, sizeof(*s->tcb));
+	if (s->ct == NULL || s->wheel == NULL || s->tcb == NULL)
+		goto err;
+	s->twc.rfc1337 = conf->rfc1337;
+	s->twc.reopen = conf->tw_reopen;
+	s->twc.syn_challenge_ack = true;
+	s->twc.timestamps = conf->timestamps;
+	s->twc.ack_interval_ms = conf->challenge_ack_interval_ms;
+	s->twc.twice_msl_ms = 2 * (uint64_t)conf->msl_ms;
+	return s;
+err:
+	coda_tcp_free(s);
+	errno = err;
+	return NULL;
+}
+
+static void
+ring_free_buf(struct tcp_ring *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+coda_tcp_free(struct coda_tcp_stack *s)
+{
+	if (s == NULL)
+		return;
+	if (s->tcb != NULL)
+		for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
+			ring_free_buf(&s->tcb[i].snd);
+			ring_free_buf(&s->tcb[i].rcv);
+		}
+	free(s->tcb);
+	coda_wheel_free(s->wheel);
+	coda_conntab_free(s->ct);
+	free(s);
+}
+
+/* --- TCB life cycle -------------------------------------------------------- */
+
+struct tcb *
+tcp_new_tcb(struct coda_tcp_stack *s)
+{
+	uint32_t idx;
+	struct tcb *t;
+
+	if (coda_conntab_tcb_alloc(s->ct, &idx) != 0)
+		return NULL;
+	t = &s->tcb[idx];
+	memset(t, 0, sizeof(*t));
+	t->flags = TF_USED;
+	t->state = CODA_TCP_S_CLOSED;
+	t->parent = t->aq_next = t->aq_head = t->aq_tail = NIL;
+	t->rto = s->conf.rto_initial_ms;
+	s->st.states[CODA_TCP_S_CLOSED]++;
+	return t;
+}
+
+int
+tcp_bufs_alloc(struct coda_tcp_stack *s, struct tcb *t)
+{
+	if (t->snd.buf == NULL) {
+		t->snd.buf = malloc(s->conf.snd_buf);
+		t->snd.size = s->conf.snd_buf;
+	}
+	if (t->rcv.buf == NULL) {
+		t->rcv.buf = malloc(s->conf.rcv_buf);
+		t->rcv.size = s->conf.rcv_buf;
+	}
+	return t->snd.buf != NULL && t->rcv.buf != NULL ? 0 : -ENOMEM;
+}
+
+/* Give the TCB back: out of the table, timers off, buffers freed, index freed. */
+static void
+tcb_release(struct coda_tcp_stack *s, struct tcb *t)
+{
+	uint32_t idx = tcp_idx(s, t);
+
+	if (t->flags & TF_IN_TABLE) {
+		(void)coda_conntab_delete(s->ct, &t->key, NULL);
+		t->flags &= (uint16_t)~TF_IN_TABLE;
+	}
+	tcp_timers_cancel_all(s, t);
+	ring_free_buf(&t->snd);
+	ring_free_buf(&t->rcv);
+	s->st.states[t->state]--;
+	t->flags = 0;
+	(void)coda_conntab_tcb_free(s->ct, idx);
+}
+
+void
+tcp_event(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
+{
+	if (s->ev != NULL)
+		s->ev(s->ev_arg, (int)tcp_idx(s, t), ev);
+}
+
+/*
+ * The one place a TCB changes state: keeps the per-state gauges and checks
+ * that the transition is one RFC 9293 has (Figure 5, plus the aborts to
+ * CLOSED from anywhere).
+ */
+void
+tcp_set_state(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_state to)
+{
+	static const uint16_t legal[CODA_TCP_S__COUNT] = {
+		[CODA_TCP_S_CLOSED] = 1u << CODA_TCP_S_LISTEN | 1u << CODA_TCP_S_SYN_SENT |
+				      1u << CODA_TCP_S_SYN_RECEIVED,
+		[CODA_TCP_S_LISTEN] = 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_SYN_SENT] = 1u << CODA_TCP_S_SYN_RECEIVED |
+					1u << CODA_TCP_S_ESTABLISHED | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_SYN_RECEIVED] = 1u << CODA_TCP_S_ESTABLISHED |
+					    1u << CODA_TCP_S_FIN_WAIT_1 |
+					    1u << CODA_TCP_S_CLOSE_WAIT | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_ESTABLISHED] = 1u << CODA_TCP_S_FIN_WAIT_1 |
+					   1u << CODA_TCP_S_CLOSE_WAIT | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_FIN_WAIT_1] = 1u << CODA_TCP_S_FIN_WAIT_2 | 1u << CODA_TCP_S_CLOSING |
+					  1u << CODA_TCP_S_TIME_WAIT | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_FIN_WAIT_2] = 1u << CODA_TCP_S_TIME_WAIT | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_CLOSE_WAIT] = 1u << CODA_TCP_S_LAST_ACK | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_CLOSING] = 1u << CODA_TCP_S_TIME_WAIT | 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_LAST_ACK] = 1u << CODA_TCP_S_CLOSED,
+		[CODA_TCP_S_TIME_WAIT] = 1u << CODA_TCP_S_CLOSED,
+	};
+
+	assert(legal[t->state] & (1u << to));
+	(void)legal;
+	s->st.states[t->state]--;
+	s->st.states[to]++;
+	t->state = (uint8_t)to;
+}
+
+/*
+ * The connection is over: it leaves the table; the application, if it
+ * still holds the socket, is told (CLOSED, and the error for its next
+ * call); otherwise the TCB is freed.
+ */
+void
+tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_close_reason why, int err)
+{
+	bool was_listed = (t->flags & TF_IN_TABLE) != 0;
+
+	if (t->state != CODA_TCP_S_CLOSED)
+		tcp_set_state(s, t, CODA_TCP_S_CLOSED);
+	if (t->close_reason == CODA_TCP_CLOSE_NONE) {
+		t->close_reason = (uint8_t)why;
+		s->st.closed[why]++;
+	}
+	if (was_listed) {
+		(void)coda_conntab_delete(s->ct, &t->key, NULL);
+		t->flags &= (uint16_t)~TF_IN_TABLE;
+	}
+	tcp_timers_cancel_all(s, t);
+	/* A child not accepted yet: out of its listener's counts. */
+	if (t->parent != NIL && !(t->flags & TF_APP)) {
+		struct tcb *l = &s->tcb[t->parent];
+
+		if (t->flags & TF_ACCEPTQ) {
+			uint32_t *pp = &l->aq_head, prev = NIL;
+
+			while (*pp != NIL && *pp != tcp_idx(s, t)) {
+				prev = *pp;
+				pp = &s->tcb[*pp].aq_next;
+			}
+			if (*pp != NIL) {
+				*pp = t->aq_next;
+				if (l->aq_tail == tcp_idx(s, t))
+					l->aq_tail = prev;
+			}
+			t->flags &= (uint16_t)~TF_ACCEPTQ;
+		}
+		l->pending--;
+		t->parent = NIL;
+	}
+	if (t->flags & TF_APP) {
+		t->err = err;
+		ring_free_buf(&t->snd);
+		tcp_event(s, t, CODA_TCP_EV_CLOSED);
+		return;
+	}
+	tcb_release(s, t);
+}
+
+/*
+ * Enter TIME-WAIT (RFC 9293: the active closer waits 2 MSL): the TCB's
+ * key moves to a compact entry of the table, the TCB's buffers and timers
+ * go. The application, if it still holds the socket (a shutdown(WR) then
+ * the peer's FIN), sees TIME-WAIT until it closes it.
+ */
+int
+tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
+{
+	struct coda_conntab_tw tw = {0};
+	uint64_t now = s->now;
+	int rc;
+
+	tw.snd_nxt = t->snd_nxt;
+	tw.rcv_nxt = t->rcv_nxt;
+	tw.rcv_wscale = t->ws_ok ? t->rcv_wscale : 0;
+	tw.rcv_wnd = (uint16_t)(tcp_rcv_wnd(t) >> tw.rcv_wscale > 65535 ?
+					65535 :
+					tcp_rcv_wnd(t) >> tw.rcv_wscale);
+	tw.ts_on = t->ts_ok;
+	tw.ts_recent = t->ts_recent;
+	tw.ts_recent_ms = t->ts_recent_ms;
+	tw.last_ack_ms = t->last_oow_ms;
+	tcp_timers_cancel_all(s, t);
+	rc = coda_conntab_tw_enter(s->ct, &t->key, &tw, now, now + s->twc.twice_msl_ms, NULL);
+	/*
+	 * The key is gone from the table either way (-ENOSPC: no TIME-WAIT
+	 * kept, counted by the table). The TCB itself is done: TIME-WAIT is
+	 * the entry's from now on (the TIME-WAIT gauge counts entries).
+	 */
+	t->flags &= (uint16_t)~TF_IN_TABLE;
+	if (rc == 0)
+		s->st.tw_entered++;
+	tcp_set_state(s, t, CODA_TCP_S_CLOSED);
+	if (t->close_reason == CODA_TCP_CLOSE_NONE) {
+		t->close_reason = CODA_TCP_CLOSE_NORMAL;
+		s->st.closed[CODA_TCP_CLOSE_NORMAL]++;
+	}
+	if (t->flags & TF_APP) {
+		ring_free_buf(&t->snd);
+		tcp_event(s, t, CODA_TCP_EV_CLOSED);
+		return rc;
+	}
+	tcb_release(s, t);
+	return rc;
+}
+
+/* --- listeners ------------------------------------------------------------- */
+
+/* The listening socket for k's local port and address (exact address first, then any). */
+int
+tcp_listener_find(const struct coda_tcp_stack *s, const struct coda_conntab_key *k)
+{
+	int any = -1;
+
+	for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
+		const struct tcb *l = &s->tcb[i];
+
+		if (!(l->flags & TF_LISTENER) || l->key.lport != k->lport ||
+		    l->key.family != k->family)
+			continue;
+		if (memcmp(l->key.laddr, k->laddr, 16) == 0)
+			return (int)i;
+		if (any < 0 && l->key.raddr[0] == 1) /* marks "any address" */
+			any = (int)i;
+	}
+	return any;
+}
+
+int
+coda_tcp_listen(struct coda_tcp_stack *s, uint8_t family, const uint8_t *laddr, uint16_t port,
+		uint32_t backlog)
+{
+	struct coda_conntab_key k;
+	struct tcb *t;
+
+	if ((family != AF_INET && family != AF_INET6) || port == 0 || backlog == 0)
+		return -EINVAL;
+	memset(&k, 0, sizeof(k));
+	k.family = family;
+	k.lport = port;
+	if (laddr != NULL)
+		memcpy(k.laddr, laddr, family == AF_INET ? 4 : 16);
+	for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
+		const struct tcb *l = &s->tcb[i];
+
+		if ((l->flags & TF_LISTENER) && l->key.lport == port && l->key.family == family &&
+		    (memcmp(l->key.laddr, k.laddr, 16) == 0))
+			return -EADDRINUSE;
+	}
+	t = tcp_new_tcb(s);
+	if (t == NULL)
+		return -ENOBUFS;
+	k.raddr[0] = laddr == NULL; /* "any address" mark (raddr is unused for listeners) */
+	t->key = k;
+	t->flags |= TF_LISTENER | TF_APP;
+	t->backlog = backlog;
+	tcp_set_state(s, t, CODA_TCP_S_LISTEN);
+	return (int)tcp_idx(s, t);
+}
+
+int
+coda_tcp_accept(struct coda_tcp_stack *s, int lsock)
+{
+	struct tcb *l, *c;
+	uint32_t ci;
+
+	if (lsock < 0 || (uint32_t)lsock >= s->conf.nb_tcb)
+		return -EINVAL;
+	l = &s->tcb[lsock];
+	if (!(l->flags & TF_LISTENER))
+		return -EINVAL;
+	if (l->aq_head == NIL)
+		return -EAGAIN;
+	ci = l->aq_head;
+	c = &s->tcb[ci];
+	l->aq_head = c->aq_next;
+	if (l->aq_head == NIL)
+		l->aq_tail = NIL;
+	l->pending--;
+	c->aq_next = NIL;
+	c->parent = NIL;
+	c->flags = (uint16_t)((c->flags & ~TF_ACCEPTQ) | TF_APP);
+	return (int)ci;
+}
+
+/* --- the application's calls ----------------------------------------------- */
+
+/* The TCB of an open socket of the application, or NULL. */
+static struct tcb *
+app_tcb(const struct coda_tcp_stack *s, int sock)
+{
+	struct tcb *t;
+
+	if (sock < 0 || (uint32_t)sock >= s->conf.nb_tcb)
+		return NULL;
+	t = &s->tcb[sock];
+	return (t->flags & (TF_USED | TF_APP)) == (TF_USED | TF_APP) ? t : NULL;
+}
+
+static bool
+port_free(const struct coda_tcp_stack *s, const struct coda_conntab_key *k)
+{
+	uint32_t v;
+
+	return coda_conntab_lookup(s->ct, k, &v) != 0;
+}
+
+int
+coda_tcp_connect(struct coda_tcp_stack *s, const struct coda_conntab_key *key, uint64_t now)
+{
+	struct coda_conntab_key k = *key;
+	struct tcb *t;
+	uint32_t v;
+	int rc;
+
+	s->now = now;
+	if ((k.family != AF_INET && k.family != AF_INET6) || k.rport == 0)
+		return -EINVAL;
+	if (k.lport == 0) {
+		unsigned int tries;
+
+		for (tries = 0; tries < 16384; tries++) {
+			k.lport = htons(s->next_port);
+			s->next_port = s->next_port == 65535 ? 49152 : s->next_port + 1;
+			if (port_free(s, &k))
+				break;
+		}
+		if (tries == 16384)
+			return -EADDRNOTAVAIL;
+	}
+	/* RFC 9293 §3.9.1.4 / CASES H12: a 4-tuple in use or in TIME-WAIT is refused. */
+	if (coda_conntab_lookup(s->ct, &k, &v) == 0)
+		return -EADDRINUSE;
+	t = tcp_new_tcb(s);
+	if (t == NULL)
+		return -ENOBUFS;
+	t->key = k;
+	t->flags |= TF_APP;
+	if (tcp_bufs_alloc(s, t) != 0 || coda_conntab_insert(s->ct, &k, tcp_idx(s, t)) != 0) {
+		tcb_release(s, t);
+		return -ENOBUFS;
+	}
+	t->flags |= TF_IN_TABLE;
+	t->iss = tcp_isn(s, &k, now);
+	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->snd_data = t->iss + 1;
+	t->ts_offset = tcp_ts_offset(s, &k);
+	t->ts_ok = s->conf.timestamps; /* offered; kept only if the SYN-ACK agrees */
+	t->ws_ok = s->conf.window_scaling;
+	t->sack_ok = s->conf.sack;
+	t->mss = 536;
+	for (t->rcv_wscale = 0; t->ws_ok && t->rcv_wscale < 14 &&
+				(s->conf.rcv_buf >> t->rcv_wscale) > 65535;
+	     t->rcv_wscale++)
+		;
+	t->rtx_start = now;
+	tcp_set_state(s, t, CODA_TCP_S_SYN_SENT);
+	s->st.opened_active++;
+	tcp_output(s, t, now);
+	rc = (int)tcp_idx(s, t);
+	return rc;
+}
+
+static void
+ring_write(struct tcp_ring *r, const uint8_t *p, uint32_t n)
+{
+	uint32_t tail = (r->head + r->len) % r->size, first = r->size - tail;
+
+	if (first > n)
+		first = n;
+	memcpy(r->buf + tail, p, first);
+	memcpy(r->buf, p + first, n - first);
+	r->len += n;
+}
+
+static void
+ring_read(struct tcp_ring *r, uint8_t *p, uint32_t n)
+{
+	uint32_t first = r->size - r->head;
+
+	if (first > n)
+		first = n;
+	if (p != NULL) {
+		memcpy(p, r->buf + r->head, first);
+		memcpy(p + first, r->buf, n - first);
+	}
+	r->head = (r->head + n) % r->size;
+	r->len -= n;
+}
+
+/* The error to report once, then the steady answer. */
+static int
+pending_error(struct tcb *t, int steady)
+{
+	if (t->err != 0 && !(t->flags & TF_ERR_TOLD)) {
+		t->flags |= TF_ERR_TOLD;
+		return t->err;
+	}
+	return steady;
+}
+
+int32_t
+coda_tcp_send(struct coda_tcp_stack *s, int sock, const void *buf, uint32_t len, uint64_t now)
+{
+	struct tcb *t = app_tcb(s, sock);
+	uint32_t n;
+
+	s->now = now;
+	if (t == NULL)
+		return -EBADF;
+	if (t->flags & TF_LISTENER)
+		return -ENOTCONN;
+	switch (t->state) {
+	case CODA_TCP_S_ESTABLISHED:
+	case CODA_TCP_S_CLOSE_WAIT:
+		break;
+	case CODA_TCP_S_SYN_SENT:
+	case CODA_TCP_S_SYN_RECEIVED:
+		return -ENOTCONN;
+	case CODA_TCP_S_CLOSED:
+		return pending_error(t, -EPIPE);
+	default:
+		return -EPIPE; /* FIN-WAIT-*, CLOSING, LAST-ACK, TIME-WAIT: "connection closing" */
+	}
+	if (t->flags & TF_FIN_QUEUED)
+		return -EPIPE;
+	n = ring_free(&t->snd);
+	if (n > len)
+		n = len;
+	if (n == 0) {
+		t->flags |= TF_WRITABLE;
+		return -EAGAIN;
+	}
+	ring_write(&t->snd, buf, n);
+	if (n < len)
+		t->flags |= TF_WRITABLE;
+	tcp_output(s, t, now);
+	return (int32_t)n;
+}
+
+int32_t
+coda_tcp_recv(struct coda_tcp_stack *s, int sock, void *buf, uint32_t len, uint64_t now)
+{
+	struct tcb *t = app_tcb(s, sock);
+	uint32_t n, before;
+
+	s->now = now;
+	if (t == NULL)
+		return -EBADF;
+	if (t->flags & TF_LISTENER)
+		return -ENOTCONN;
+	if (t->state == CODA_TCP_S_SYN_SENT || t->state == CODA_TCP_S_SYN_RECEIVED)
+		return -ENOTCONN;
+	/* Data received before a reset or a timeout is still read first (CASES K2). */
+	n = t->rcv.buf != NULL ? t->rcv.len : 0;
+	if (n > len)
+		n = len;
+	if (n > 0 && !(t->flags & TF_SHUT_RD)) {
+		before = tcp_rcv_wnd(t);
+		ring_read(&t->rcv, buf, n);
+		/* A window update when the window had closed to below an MSS and reopens. */
+		if (t->state != CODA_TCP_S_CLOSED && before < t->mss && tcp_rcv_wnd(t) >= t->mss) {
+			t->flags |= TF_ACK_NOW;
+			tcp_output(s, t, now);
+		}
+		return (int32_t)n;
+	}
+	/* A reset in CLOSE-WAIT reads as the EOF already seen (Linux; CASES F11). */
+	if (t->state == CODA_TCP_S_CLOSED && t->err != 0 && t->err != -EPIPE)
+		return pending_error(t, 0);
+	if ((t->flags & (TF_PEER_FIN | TF_SHUT_RD)) || t->state == CODA_TCP_S_CLOSED)
+		return 0;
+	return -EAGAIN;
+}
+
+/* Queue our FIN: RFC 9293 §3.10.4 CLOSE, and shutdown(WR). */
+static void
+queue_fin(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	if (t->flags & TF_FIN_QUEUED)
+		return; /* no second FIN (CASES A7) */
+	t->flags |= TF_FIN_QUEUED;
+	switch (t->state) {
+	case CODA_TCP_S_SYN_RECEIVED:
+	case CODA_TCP_S_ESTABLISHED:
+		/* "In any case, enter FIN-WAIT-1 state." */
+		tcp_set_state(s, t, CODA_TCP_S_FIN_WAIT_1);
+		break;
+	case CODA_TCP_S_CLOSE_WAIT:
+		/* "Queue this request until all preceding SENDs have been segmentized; then send a FIN segment, enter LAST-ACK state." */
+		tcp_set_state(s, t, CODA_TCP_S_LAST_ACK);
+		break;
+	default:
+		return;
+	}
+	tcp_output(s, t, now);
+}
+
+int
+coda_tcp_shutdown(struct coda_tcp_stack *s, int sock, int how, uint64_t now)
+{
+	struct tcb *t = app_tcb(s, sock);
+
+	s->now = now;
+	if (t == NULL)
+		return -EBADF;
+	if (how < CODA_TCP_SHUT_RD || how > CODA_TCP_SHUT_RDWR)
+		return -EINVAL;
+	if ((t->flags & TF_LISTENER) || t->state == CODA_TCP_S_SYN_SENT)
+		return -ENOTCONN;
+	if (how & CODA_TCP_SHUT_RD) {
+		/* No wire effect; unread data is discarded, later data acknowledged and dropped. */
+		t->flags |= TF_SHUT_RD;
+		if (t->rcv.buf != NULL)
+			ring_read(&t->rcv, NULL, t->rcv.len);
+	}
+	if (how & CODA_TCP_SHUT_WR)
+		queue_fin(s, t, now);
+	return 0;
+}
+
+/* Send RST and forget the connection: abort, or close with unread data. */
+static void
+abort_tcb(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	switch (t->state) {
+	case CODA_TCP_S_SYN_RECEIVED:
+	case CODA_TCP_S_ESTABLISHED:
+	case CODA_TCP_S_FIN_WAIT_1:
+	case CODA_TCP_S_FIN_WAIT_2:
+	case CODA_TCP_S_CLOSE_WAIT:
+		/* RFC 9293 §3.10.5: "Send a reset segment: <SEQ=SND.NXT><CTL=RST>". */
+		tcp_send_rst_tcb(s, t, now, true);
+		break;
+	default:
+		/* SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: "Respond with ok and delete the TCB". */
+		break;
+	}
+	t->flags &= (uint16_t)~TF_APP;
+	tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+}
+
+int
+coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
+{
+	struct tcb *t = app_tcb(s, sock);
+
+	s->now = now;
+	if (t == NULL)
+		return -EBADF;
+	if (t->flags & TF_LISTENER) {
+		/* Established children not accepted yet are reset (Linux, CASES note 16). */
+		while (t->aq_head != NIL) {
+			struct tcb *c = &s->tcb[t->aq_head];
+
+			abort_tcb(s, c, now);
+		}
+		for (uint32_t i = 0; i < s->conf.nb_tcb; i++)
+			if ((s->tcb[i].flags & TF_USED) && s->tcb[i].parent == (uint32_t)sock)
+				abort_tcb(s, &s->tcb[i], now);
+		t->flags &= (uint16_t)~(TF_APP | TF_LISTENER);
+		tcp_set_state(s, t, CODA_TCP_S_CLOSED);
+		tcb_release(s, t);
+		return 0;
+	}
+	switch (t->state) {
+	case CODA_TCP_S_CLOSED:
+		t->flags &= (uint16_t)~TF_APP;
+		tcb_release(s, t);
+		return 0;
+	case CODA_TCP_S_TIME_WAIT:
+		t->flags &= (uint16_t)~TF_APP;
+		tcb_release(s, t);
+		return 0;
+	case CODA_TCP_S_SYN_SENT:
+		/* RFC 9293 §3.10.4: "Delete the TCB"; no RST (CASES A8). */
+		t->flags &= (uint16_t)~TF_APP;
+		tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+		return 0;
+	default:
+		break;
+	}
+	/*
+	 * RFC 1122 §4.2.2.13: "If such a host issues a CLOSE call while
+	 * received data is still pending in TCP, or if new data is received
+	 * after CLOSE is called, its TCP SHOULD send a RST to show that data
+	 * was lost."
+	 */
+	if (s->conf.rst_on_unread_close && t->rcv.buf != NULL && t->rcv.len > 0 &&
+	    !(t->flags & TF_SHUT_RD)) {
+		abort_tcb(s, t, now);
+		return 0;
+	}
+	t->flags &= (uint16_t)~TF_APP;
+	t->flags |= TF_SHUT_RD;
+	queue_fin(s, t, now);
+	/* Already in FIN-WAIT-2 after a shutdown(WR): the orphan timeout starts now. */
+	if (t->state == CODA_TCP_S_FIN_WAIT_2)
+		tcp_timer_arm(s, t, TCP_T_FW2, now + s->conf.fin_wait2_timeout_ms);
+	return 0;
+}
+
+int
+coda_tcp_abort(struct coda_tcp_stack *s, int sock, uint64_t now)
+{
+	struct tcb *t = app_tcb(s, sock);
+
+	s->now = now;
+	if (t == NULL)
+		return -EBADF;
+	if ((t->flags & TF_LISTENER) || t->state == CODA_TCP_S_CLOSED ||
+	    t->state == CODA_TCP_S_TIME_WAIT)
+		return coda_tcp_close(s, sock, now);
+	abort_tcb(s, t, now);
+	return 0;
+}
+
+int
+coda_tcp_info(const struct coda_tcp_stack *s, int sock, struct coda_tcp_info *info)
+{
+	const struct tcb *t = app_tcb(s, sock);
+
+	if (t == NULL)
+		return -EBADF;
+	memset(info, 0, sizeof(*info));
+	info->state = (enum coda_tcp_state)t->state;
+	info->close_reason = (enum coda_tcp_close_reason)t->close_reason;
+	info->error = (t->flags & TF_ERR_TOLD) ? 0 : t->err;
+	info->snd_una = t->snd_una;
+	info->snd_nxt = t->snd_nxt;
+	info->rcv_nxt = t->rcv_nxt;
+	info->rcv_wnd = t->rcv.buf != NULL ? tcp_rcv_wnd(t) : 0;
+	info->iss = t->iss;
+	info->irs = t->irs;
+	info->readable = t->rcv.buf != NULL && !(t->flags & TF_SHUT_RD) ? t->rcv.len : 0;
+	info->unsent = t->snd.buf != NULL ? t->snd.len - (t->snd_nxt - t->snd_data > t->snd.len ?
+								  t->snd.len :
+								  t->snd_nxt - t->snd_data) :
+					  0;
+	info->peer_fin = (t->flags & TF_PEER_FIN) != 0;
+	info->orphan = false;
+	info->key = t->key;
+	return 0;
+}
+
+enum coda_tcp_state
+coda_tcp_lookup(const struct coda_tcp_stack *s, const struct coda_conntab_key *k, uint64_t now,
+		uint64_t *tw_left_ms)
+{
+	uint32_t v;
+	uint64_t end;
+
+	*tw_left_ms = 0;
+	if (coda_conntab_lookup(s->ct, k, &v) != 0)
+		return CODA_TCP_S_CLOSED;
+	if (CODA_CONNTAB_IS_TW(v)) {
+		end = coda_conntab_tw_expiry(s->ct, v);
+		*tw_left_ms = end > now ? end - now : 0;
+		return CODA_TCP_S_TIME_WAIT;
+	}
+	return (enum coda_tcp_state)s->tcb[v].state;
+}
+
+void
+coda_tcp_stats(const struct coda_tcp_stack *s, struct coda_tcp_stats *st)
+{
+	struct coda_conntab_stats cs;
+
+	*st = s->st;
+	coda_conntab_stats(s->ct, &cs);
+	st->states[CODA_TCP_S_TIME_WAIT] = cs.entries_tw;
+}
+
+const struct coda_conntab *
+coda_tcp_conntab(const struct coda_tcp_stack *s)
+{
+	return s->ct;
+}
+
+int
+coda_tcp_audit(const struct coda_tcp_stack *s)
+{
+	uint64_t per_state[CODA_TCP_S__COUNT] = {0};
+	uint32_t v;
+
+	if (coda_conntab_audit(s->ct) != 0 || coda_wheel_audit(s->wheel) != 0)
+		return -EFAULT;
+	for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
+		const struct tcb *t = &s->tcb[i];
+
+		if (!(t->flags & TF_USED)) {
+			for (unsigned int k = 0; k < TCP_TIMERS; k++)
+				if (coda_wheel_pending(s->wheel, i * TCP_TIMERS + k))
+					return -EFAULT;
+			continue;
+		}
+		per_state[t->state]++;
+		if (t->flags & TF_IN_TABLE) {
+			if (coda_conntab_lookup(s->ct, &t->key, &v) != 0 || v != i)
+				return -EFAULT;
+		} else if (t->state != CODA_TCP_S_CLOSED && t->state != CODA_TCP_S_LISTEN) {
+			return -EFAULT;
+		}
+		/* A connection nobody will close must still be in progress. */
+		if (!(t->flags & TF_APP) && t->state == CODA_TCP_S_CLOSED)
+			return -EFAULT;
+		if (t->state == CODA_TCP_S_CLOSED &&
+		    (tcp_timer_pending(s, t, TCP_T_RTX) || tcp_timer_pending(s, t, TCP_T_DELACK) ||
+		     tcp_timer_pending(s, t, TCP_T_FW2)))
+			return -EFAULT;
+		if (t->snd.buf != NULL && coda_seq_gt(t->snd_una, t->snd_nxt))
+			return -EFAULT;
+	}
+	for (unsigned int k = 0; k < CODA_TCP_S__COUNT; k++)
+		if (k != CODA_TCP_S_TIME_WAIT && per_state[k] != s->st.states[k])
+			return -EFAULT;
+	return 0;
+}
+
+/*
+ * Rate limit of the ACKs a connection sends to segments it refuses (RFC
+ * 5961 §7 challenge ACKs, out-of-window segments without data): one per
+ * challenge_ack_interval_ms per connection, and for challenge ACKs at most
+ * challenge_ack_per_s a second for the whole stack.
+ */
+bool
+tcp_ack_rate_ok(struct coda_tcp_stack *s, struct tcb *t, bool challenge)
+{
+	uint64_t now = s->now;
+
+	if (s->conf.challenge_ack_interval_ms != 0 && t->last_oow_ms != 0 &&
+	    now - t->last_oow_ms < s->conf.challenge_ack_interval_ms) {
+		s->st.challenge_ack_limited++;
+		return false;
+	}
+	if (challenge && s->conf.challenge_ack_per_s != 0) {
+		if (now / 1000 != s->chack_sec) {
+			s->chack_sec = now / 1000;
+			s->chack_count = 0;
+		}
+		if (s->chack_count >= s->conf.challenge_ack_per_s) {
+			s->st.challenge_ack_limited++;
+			return false;
+		}
+		s->chack_count++;
+	}
+	t->last_oow_ms = now != 0 ? now : 1;
+	return true;
+}
