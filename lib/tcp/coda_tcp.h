@@ -128,6 +128,10 @@ struct coda_tcp_conf {
 	/** R2 for a SYN: give up an opening connection after this long [180000]. */
 	uint32_t syn_timeout_ms;
 	uint32_t delayed_ack_ms;  /**< Delayed ACK [40]; 0: ACK every segment at once. */
+	/** Keepalive (RFC 1122 4.2.3.6): probe after this long idle [0: off; RFC: at least 2 h]. */
+	uint32_t keepalive_ms;
+	uint32_t keepalive_intvl_ms; /**< Between unanswered probes [75000]. */
+	uint32_t keepalive_probes;   /**< Unanswered probes before TIMEOUT [9]. */
 	/** RFC 5961 challenge ACKs and other rate-limited ACKs: at most one per connection per this [500]. */
 	uint32_t challenge_ack_interval_ms;
 	/** ... and at most this many per second for the whole stack [1000]; 0: no global cap. */

@@ -126,7 +126,7 @@ passive_open(struct coda_tcp_stack *s, struct tcb *l, const struct coda_conntab_
 	t->key = *k;
 	t->flags |= TF_PASSIVE;
 	if (tcp_bufs_alloc(s, t) != 0 || coda_conntab_insert(s->ct, k, tcp_idx(s, t)) != 0) {
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+		tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, 0);
 		tcp_drop(s, TCP_FD_NO_SOCKET);
 		return NULL;
 	}
@@ -151,7 +151,7 @@ passive_open(struct coda_tcp_stack *s, struct tcb *l, const struct coda_conntab_
 	t->snd_wl1 = seg->seq;
 	t->snd_wl2 = iss;
 	t->rtx_start = now;
-	tcp_set_state(s, t, CODA_TCP_S_SYN_RECEIVED);
+	tcp_set_state(s, t, TCP_EV_RCV_SYN);
 	s->st.opened_passive++;
 	tcp_output(s, t, now); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
 	return t;
@@ -226,7 +226,7 @@ syn_sent_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uin
 			tcp_drop(s, TCP_FD_SYN_SENT_RST);
 			return;
 		}
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_REFUSED, -ECONNREFUSED);
+		tcp_close_tcb(s, t, TCP_EV_RCV_RST, CODA_TCP_CLOSE_REFUSED, -ECONNREFUSED);
 		return;
 	}
 	/* Fourth: SYN. */
@@ -254,14 +254,14 @@ syn_sent_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uin
 		t->backoff = 0;
 		t->rtx_start = 0;
 		tcp_timer_cancel(s, t, TCP_T_RTX);
-		tcp_set_state(s, t, CODA_TCP_S_ESTABLISHED);
+		tcp_set_state(s, t, TCP_EV_RCV_SYN_ACK);
 		t->flags |= TF_ACK_NOW;
 		tcp_output(s, t, now);
 		tcp_event(s, t, CODA_TCP_EV_CONNECTED);
 		return;
 	}
 	/* Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." */
-	tcp_set_state(s, t, CODA_TCP_S_SYN_RECEIVED);
+	tcp_set_state(s, t, TCP_EV_RCV_SYN);
 	t->snd_wnd = seg->wnd;
 	t->snd_wl1 = seg->seq;
 	t->snd_nxt = t->iss;
@@ -355,6 +355,78 @@ ack_advance(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, 
 	}
 }
 
+/*
+ * Keep [seq, seq + n) received past a hole: copy it to its place in the
+ * receive ring (the ring's tail is RCV.NXT, so sequence x lives at tail +
+ * (x - RCV.NXT) whatever is read meanwhile) and merge its range into the
+ * list. False if nothing could be kept.
+ */
+static bool
+ooo_store(struct tcb *t, uint32_t seq, const uint8_t *p, uint32_t n)
+{
+	uint32_t off, room, pos, first, i, start, end;
+
+	if (t->rcv.buf == NULL || (t->flags & TF_SHUT_RD))
+		return false;
+	off = seq - t->rcv_nxt;
+	room = ring_free(&t->rcv);
+	if (off >= room)
+		return false;
+	if (n > room - off)
+		n = room - off;
+	start = seq;
+	end = seq + n;
+	/* Merge with every range it touches; keep the list sorted by start. */
+	for (i = 0; i < t->nb_ooo;) {
+		if (coda_seq_leq(t->ooo[i].start, end) && coda_seq_leq(start, t->ooo[i].end)) {
+			if (coda_seq_lt(t->ooo[i].start, start))
+				start = t->ooo[i].start;
+			if (coda_seq_gt(t->ooo[i].end, end))
+				end = t->ooo[i].end;
+			t->ooo[i] = t->ooo[--t->nb_ooo];
+			continue;
+		}
+		i++;
+	}
+	if (t->nb_ooo == TCP_OOO_MAX)
+		return false;
+	t->ooo[t->nb_ooo].start = start;
+	t->ooo[t->nb_ooo].end = end;
+	t->nb_ooo++;
+	pos = (t->rcv.head + t->rcv.len + off) % t->rcv.size;
+	first = t->rcv.size - pos;
+	if (first > n)
+		first = n;
+	memcpy(t->rcv.buf + pos, p, first);
+	memcpy(t->rcv.buf, p + first, n - first);
+	return true;
+}
+
+/* After RCV.NXT moved: take in every kept range it reached. True if one was. */
+static bool
+ooo_join(struct tcb *t)
+{
+	bool joined = false, again = true;
+	uint32_t i;
+
+	while (again) {
+		again = false;
+		for (i = 0; i < t->nb_ooo; i++) {
+			if (coda_seq_gt(t->ooo[i].start, t->rcv_nxt))
+				continue;
+			if (coda_seq_gt(t->ooo[i].end, t->rcv_nxt)) {
+				t->rcv.len += t->ooo[i].end - t->rcv_nxt;
+				t->rcv_nxt = t->ooo[i].end;
+				joined = true;
+			}
+			t->ooo[i] = t->ooo[--t->nb_ooo];
+			again = true;
+			break;
+		}
+	}
+	return joined;
+}
+
 /* Queue in-order text (seventh step). Returns false if the connection was reset for it. */
 static bool
 text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_t now)
@@ -381,7 +453,7 @@ text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_
 	if (!(t->flags & TF_APP) && coda_seq_gt(seg->seq + n, t->rcv_nxt)) {
 		tcp_drop(s, TCP_FD_DATA_AFTER_CLOSE);
 		tcp_send_rst_tcb(s, t, now, false);
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+		tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, 0);
 		return false;
 	}
 	/* Trim what we already have (the left edge). */
@@ -397,8 +469,16 @@ text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_
 		seg->seq = t->rcv_nxt;
 	}
 	if (seg->seq != t->rcv_nxt) {
-		/* Out of order: not queued yet; an immediate ACK tells the sender (RFC 5681 §4.2). */
-		tcp_drop(s, TCP_FD_OUT_OF_ORDER);
+		/*
+		 * Past a hole: kept for reassembly where it fits, and an
+		 * immediate ACK tells the sender of the hole (RFC 5681 §4.2,
+		 * "an immediate ACK SHOULD be generated when an out-of-order
+		 * segment arrives").
+		 */
+		if (ooo_store(t, seg->seq, p, n))
+			s->st.drops[TCP_FD_OUT_OF_ORDER]++;
+		else
+			tcp_drop(s, TCP_FD_OOO_FULL);
 		t->flags |= TF_ACK_NOW;
 		return true;
 	}
@@ -424,6 +504,11 @@ text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_
 	t->rcv_nxt += n;
 	seg->payload_len = n; /* what was taken (the FIN check below needs the end) */
 	seg->payload = p;
+	if (t->nb_ooo > 0 && ooo_join(t)) {
+		/* A hole filled: the FIN check must not take this segment's end for the stream's. */
+		seg->payload_len = t->rcv_nxt - seg->seq;
+		t->flags |= TF_ACK_NOW;
+	}
 	/* Delayed ACK: at most every second full segment waits (RFC 1122 4.2.3.2). */
 	if (s->conf.delayed_ack_ms == 0 || tcp_timer_pending(s, t, TCP_T_DELACK) ||
 	    n >= 2u * t->mss)
@@ -443,23 +528,30 @@ fin_input(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 	t->rcv_nxt++;
 	t->flags |= TF_PEER_FIN | TF_ACK_NOW;
 	tcp_timer_cancel(s, t, TCP_T_DELACK);
+	/* "signal the user 'connection closing'": end of stream after the data (CASES K1). */
+	if ((t->flags & TF_APP) && !(t->flags & TF_EOF_TOLD)) {
+		t->flags |= TF_EOF_TOLD;
+		tcp_event(s, t, CODA_TCP_EV_PEER_FIN);
+	}
 	switch (t->state) {
 	case CODA_TCP_S_SYN_RECEIVED:
 	case CODA_TCP_S_ESTABLISHED:
-		tcp_set_state(s, t, CODA_TCP_S_CLOSE_WAIT);
+		tcp_set_state(s, t, TCP_EV_RCV_FIN);
 		break;
 	case CODA_TCP_S_FIN_WAIT_1:
 		/* "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT ...; otherwise, enter the CLOSING state." */
 		if (fin_acked(t)) {
 			tcp_send_ack(s, t, now);
+			tcp_set_state(s, t, TCP_EV_RCV_FIN_ACK);
 			tcp_enter_time_wait(s, t);
 			return;
 		}
-		tcp_set_state(s, t, CODA_TCP_S_CLOSING);
+		tcp_set_state(s, t, TCP_EV_RCV_FIN);
 		break;
 	case CODA_TCP_S_FIN_WAIT_2:
 		/* "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers." */
 		tcp_send_ack(s, t, now);
+		tcp_set_state(s, t, TCP_EV_RCV_FIN);
 		tcp_enter_time_wait(s, t);
 		return;
 	default:
@@ -468,10 +560,6 @@ fin_input(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		break;
 	}
 	tcp_output(s, t, now);
-	if ((t->flags & TF_APP) && !(t->flags & TF_EOF_TOLD)) {
-		t->flags |= TF_EOF_TOLD;
-		tcp_event(s, t, CODA_TCP_EV_PEER_FIN);
-	}
 }
 
 /* Second step: an RST at RCV.NXT ends the connection; elsewhere in the window: challenge ACK. */
@@ -488,18 +576,18 @@ rst_input(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, ui
 	case CODA_TCP_S_SYN_RECEIVED:
 		/* "If this connection was initiated with a passive OPEN, then return this connection to the LISTEN state" (the listener stays; the child goes). Active: refused. */
 		if (t->flags & TF_PASSIVE) {
-			tcp_close_tcb(s, t, CODA_TCP_CLOSE_RESET, 0);
+			tcp_close_tcb(s, t, TCP_EV_RCV_RST, CODA_TCP_CLOSE_RESET, 0);
 			return;
 		}
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_REFUSED, -ECONNREFUSED);
+		tcp_close_tcb(s, t, TCP_EV_RCV_RST, CODA_TCP_CLOSE_REFUSED, -ECONNREFUSED);
 		return;
 	case CODA_TCP_S_CLOSE_WAIT:
 		/* Linux/CASES F11: EPIPE in CLOSE-WAIT (EOF was seen already). */
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_RESET, -EPIPE);
+		tcp_close_tcb(s, t, TCP_EV_RCV_RST, CODA_TCP_CLOSE_RESET, -EPIPE);
 		return;
 	default:
 		/* "any outstanding RECEIVEs and SEND should receive 'reset' responses ... enter the CLOSED state, delete the TCB" */
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_RESET, -ECONNRESET);
+		tcp_close_tcb(s, t, TCP_EV_RCV_RST, CODA_TCP_CLOSE_RESET, -ECONNRESET);
 		return;
 	}
 }
@@ -582,7 +670,7 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 		t->backoff = 0;
 		t->rtx_start = 0;
 		tcp_timer_cancel(s, t, TCP_T_RTX);
-		tcp_set_state(s, t, CODA_TCP_S_ESTABLISHED);
+		tcp_set_state(s, t, TCP_EV_RCV_ACK_OF_SYN);
 		if (t->parent != NIL) {
 			struct tcb *l = &s->tcb[t->parent];
 
@@ -630,20 +718,27 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 	case CODA_TCP_S_FIN_WAIT_1:
 		/* "if the FIN segment is now acknowledged, then enter FIN-WAIT-2 and continue processing" */
 		if (fin_acked(t)) {
-			tcp_set_state(s, t, CODA_TCP_S_FIN_WAIT_2);
+			tcp_set_state(s, t, TCP_EV_RCV_ACK_OF_FIN);
 			if (!(t->flags & TF_APP))
 				tcp_timer_arm(s, t, TCP_T_FW2, now + s->conf.fin_wait2_timeout_ms);
 		}
 		break;
 	case CODA_TCP_S_CLOSING:
 		/* "if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise, ignore the segment" */
-		if (fin_acked(t))
+		if (fin_acked(t)) {
+			tcp_set_state(s, t, TCP_EV_RCV_ACK_OF_FIN);
 			tcp_enter_time_wait(s, t);
+			return;
+		}
+		tcp_output(s, t, now); /* data and FIN the window now lets out */
 		return;
 	case CODA_TCP_S_LAST_ACK:
 		/* "The only thing that can arrive in this state is an acknowledgment of our FIN. If our FIN is now acknowledged, delete the TCB, enter the CLOSED state, and return." */
-		if (fin_acked(t))
-			tcp_close_tcb(s, t, CODA_TCP_CLOSE_NORMAL, 0);
+		if (fin_acked(t)) {
+			tcp_close_tcb(s, t, TCP_EV_RCV_ACK_OF_FIN, CODA_TCP_CLOSE_NORMAL, 0);
+			return;
+		}
+		tcp_output(s, t, now); /* queued data and the FIN, as the window opens */
 		return;
 	default:
 		break;
@@ -678,10 +773,12 @@ coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const
 		return;
 	}
 	if (coda_conntab_lookup(s->ct, k, &v) == 0) {
-		if (CODA_CONNTAB_IS_TW(v))
+		if (CODA_CONNTAB_IS_TW(v)) {
 			tw_input(s, k, v, &seg, now);
-		else
-			tcp_input_tcb(s, &s->tcb[v], &seg, now);
+			return;
+		}
+		s->tcb[v].last_rx = now;
+		tcp_input_tcb(s, &s->tcb[v], &seg, now);
 		return;
 	}
 	l = tcp_listener_find(s, k);

@@ -110,7 +110,12 @@ tcp_rcv_wnd(const struct tcb *t)
 {
 	uint32_t room = t->rcv.buf != NULL ? ring_free(&t->rcv) : 0;
 	uint32_t adv = coda_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t max = UINT32_C(65535) << (t->ws_ok ? t->rcv_wscale : 0);
 
+	/* What the window field can say, rounded down to the scale's unit. */
+	if (room > max)
+		room = max;
+	room &= ~((UINT32_C(1) << (t->ws_ok ? t->rcv_wscale : 0)) - 1);
 	return room > adv ? room : adv;
 }
 

@@ -16,6 +16,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coda_conntab.h"
@@ -26,12 +27,15 @@
 #include "tcp_timewait.h"
 
 #define NIL UINT32_MAX
+/* Out-of-order ranges kept per connection (bounded reassembly). */
+#define TCP_OOO_MAX 4
 
 /* Timers of a TCB: wheel handle = index * TCP_TIMERS + kind. */
 enum tcp_timer {
 	TCP_T_RTX,    /* retransmission, SYN/SYN-ACK/FIN included; zero-window probe */
 	TCP_T_DELACK, /* delayed ACK */
 	TCP_T_FW2,    /* orphaned FIN-WAIT-2 */
+	TCP_T_KEEP,   /* keepalive (RFC 1122 4.2.3.6), when configured */
 	TCP_TIMERS
 };
 
@@ -58,7 +62,8 @@ enum tcp_timer {
 	X(SYN_RCVD_BAD_ACK, syn_rcvd_bad_ack, "SYN-RECEIVED: unacceptable ACK (answered by RST)") \
 	X(DATA_AFTER_FIN, data_after_fin, "text after the peer's FIN: ignored")                \
 	X(DATA_AFTER_CLOSE, data_after_close, "new data after close(): answered by RST")       \
-	X(OUT_OF_ORDER, out_of_order, "data not at RCV.NXT: not queued yet (answered by an ACK)") \
+	X(OUT_OF_ORDER, out_of_order, "data past a hole: kept for reassembly (answered by an ACK)") \
+	X(OOO_FULL, ooo_full, "data past a hole that could not be kept (ranges or buffer full)") \
 	X(RCV_BUF_FULL, rcv_buf_full, "data beyond the receive buffer")                        \
 	X(TW_DROP, tw_drop, "TIME-WAIT: dropped (see the TIME-WAIT reason counters)")          \
 	X(TW_NO_LISTENER, tw_no_listener, "TIME-WAIT: reopening SYN with no listener")
@@ -87,6 +92,7 @@ enum tcp_fsm_drop {
 #define TF_EOF_TOLD 0x1000  /* PEER_FIN was signalled */
 #define TF_WRITABLE 0x2000  /* a send was short: signal WRITABLE when room returns */
 #define TF_PERSIST 0x4000   /* the RTX timer is the zero-window probe */
+#define TF_IN_TW 0x8000	    /* its connection went on in a TIME-WAIT entry of the table */
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -117,7 +123,17 @@ struct tcb {
 	uint64_t rtt_time;
 	uint64_t rtx_start;  /* when the oldest unacknowledged segment was first sent (R2) */
 	uint64_t last_oow_ms; /* last rate-limited ACK (RFC 5961 challenge, out of window) */
+	uint64_t last_rx;     /* when the last segment arrived (keepalive) */
+	uint8_t kprobes;      /* keepalive probes sent without an answer */
 	struct tcp_ring snd, rcv;
+	/*
+	 * Out-of-order data, already in the receive ring at its place past the
+	 * in-order bytes: up to TCP_OOO_MAX sequence ranges [start, end).
+	 */
+	uint8_t nb_ooo;
+	struct {
+		uint32_t start, end;
+	} ooo[4];
 	/* Listener: accept queue and counts. Child: its listener. */
 	uint32_t parent;
 	uint32_t aq_next, aq_head, aq_tail;
@@ -142,10 +158,55 @@ struct coda_tcp_stack {
 	uint8_t out[TCP_HDR_MAX_LEN + 65536]; /* segment being built */
 };
 
+/*
+ * The events of the state machine: what moves a connection from one state
+ * to another. The transition table in tcp_stack.c maps (state, event) to
+ * the next state; docs/fsm.md is generated from it. RST reception is an
+ * event here for the table's completeness, but the decision whether an RST
+ * is accepted stays in tcp_input.c (RFC 5961, RFC 1337).
+ */
+#define TCP_FSM_EVENTS(X)                                                                      \
+	X(LISTEN, "listen()")                                                                  \
+	X(CONNECT, "connect(): SYN sent")                                                      \
+	X(RCV_SYN, "SYN received")                                                             \
+	X(RCV_SYN_ACK, "SYN,ACK of our SYN received")                                          \
+	X(RCV_ACK_OF_SYN, "ACK of our SYN received")                                           \
+	X(CLOSE, "close() or shutdown(WR)")                                                    \
+	X(RCV_FIN, "FIN received")                                                             \
+	X(RCV_FIN_ACK, "FIN received that also acknowledges our FIN")                          \
+	X(RCV_ACK_OF_FIN, "ACK of our FIN received")                                           \
+	X(RCV_RST, "acceptable RST received")                                                  \
+	X(ABORT, "abort(), close() with unread data, data after close()")                      \
+	X(TIMEOUT, "user timeout, orphaned FIN-WAIT-2 timeout, keepalive")                     \
+	X(TW_EXPIRE, "2 MSL timer")
+
+enum tcp_fsm_event {
+#define TCP_FSM_EVENT_ENUM(name, desc) TCP_EV_##name,
+	TCP_FSM_EVENTS(TCP_FSM_EVENT_ENUM)
+#undef TCP_FSM_EVENT_ENUM
+	TCP_EV__COUNT
+};
+
+/* One cell of the transition table. */
+struct tcp_fsm_cell {
+	uint8_t ok;	  /* the transition exists */
+	uint8_t next;	  /* enum coda_tcp_state */
+	const char *why;  /* the RFC's words, or the policy */
+	const char *test; /* a test that takes it */
+};
+
+/* The table (read-only; for docs/fsm.md and its test). */
+const struct tcp_fsm_cell *tcp_fsm_cell(enum coda_tcp_state st, enum tcp_fsm_event ev);
+const char *tcp_fsm_event_name(enum tcp_fsm_event ev);
+const char *tcp_fsm_event_desc(enum tcp_fsm_event ev);
+/* Write docs/fsm.md's text into buf (at most len bytes, NUL-terminated); the length it needs. */
+size_t tcp_fsm_markdown(char *buf, size_t len);
+
 /* tcp_stack.c */
-void tcp_set_state(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_state to);
-void tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_close_reason why,
-		   int err);
+enum coda_tcp_state tcp_set_state(struct coda_tcp_stack *s, struct tcb *t,
+				  enum tcp_fsm_event ev);
+void tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum tcp_fsm_event ev,
+		   enum coda_tcp_close_reason why, int err);
 int tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t);
 struct tcb *tcp_new_tcb(struct coda_tcp_stack *s);
 void tcp_event(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev);

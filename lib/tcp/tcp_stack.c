@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,9 @@ coda_tcp_conf_default(struct coda_tcp_conf *c)
 	c->user_timeout_ms = 100000;
 	c->syn_timeout_ms = 180000;
 	c->delayed_ack_ms = 40;
+	c->keepalive_ms = 0;
+	c->keepalive_intvl_ms = 75000;
+	c->keepalive_probes = 9;
 	c->challenge_ack_interval_ms = 500;
 	c->challenge_ack_per_s = 1000;
 	c->rcv_buf = 262144;
@@ -176,6 +181,7 @@ conf_ok(const struct coda_tcp_conf *c)
 	       c->snd_buf <= (1u << 30) && c->msl_ms > 0 && c->rto_min_ms > 0 &&
 	       c->rto_initial_ms >= c->rto_min_ms && c->rto_max_ms >= c->rto_initial_ms &&
 	       c->user_timeout_ms > 0 && c->syn_timeout_ms > 0 && c->fin_wait2_timeout_ms > 0 &&
+	       (c->keepalive_ms == 0 || (c->keepalive_intvl_ms > 0 && c->keepalive_probes > 0)) &&
 	       (c->tw_policy == CODA_CONNTAB_TW_RECYCLE || c->tw_policy == CODA_CONNTAB_TW_SKIP);
 }
 
@@ -307,38 +313,263 @@ tcp_event(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
 }
 
 /*
- * The one place a TCB changes state: keeps the per-state gauges and checks
- * that the transition is one RFC 9293 has (Figure 5, plus the aborts to
- * CLOSED from anywhere).
+ * The transition table: (state, event) -> next state, with the RFC's words
+ * or the policy behind each cell, and a test that takes it. docs/fsm.md is
+ * generated from this table (tcp_fsm_markdown(); tests/unit/test_tcp_fsm.c
+ * checks that it is up to date and that every test named exists). A pair
+ * not in the table cannot happen: tcp_set_state() asserts it.
+ *
+ * TIME-WAIT rows: a connection in TIME-WAIT is an entry of the connection
+ * table, not a TCB (docs/conntab.md); its transitions are carried out
+ * there (expiry, an RST with RFC 1337 off, a reopening SYN, abort) and are
+ * listed here for the whole picture.
  */
-void
-tcp_set_state(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_state to)
-{
-	static const uint16_t legal[CODA_TCP_S__COUNT] = {
-		[CODA_TCP_S_CLOSED] = 1u << CODA_TCP_S_LISTEN | 1u << CODA_TCP_S_SYN_SENT |
-				      1u << CODA_TCP_S_SYN_RECEIVED,
-		[CODA_TCP_S_LISTEN] = 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_SYN_SENT] = 1u << CODA_TCP_S_SYN_RECEIVED |
-					1u << CODA_TCP_S_ESTABLISHED | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_SYN_RECEIVED] = 1u << CODA_TCP_S_ESTABLISHED |
-					    1u << CODA_TCP_S_FIN_WAIT_1 |
-					    1u << CODA_TCP_S_CLOSE_WAIT | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_ESTABLISHED] = 1u << CODA_TCP_S_FIN_WAIT_1 |
-					   1u << CODA_TCP_S_CLOSE_WAIT | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_FIN_WAIT_1] = 1u << CODA_TCP_S_FIN_WAIT_2 | 1u << CODA_TCP_S_CLOSING |
-					  1u << CODA_TCP_S_TIME_WAIT | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_FIN_WAIT_2] = 1u << CODA_TCP_S_TIME_WAIT | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_CLOSE_WAIT] = 1u << CODA_TCP_S_LAST_ACK | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_CLOSING] = 1u << CODA_TCP_S_TIME_WAIT | 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_LAST_ACK] = 1u << CODA_TCP_S_CLOSED,
-		[CODA_TCP_S_TIME_WAIT] = 1u << CODA_TCP_S_CLOSED,
-	};
+#define S(x) CODA_TCP_S_##x
+#define E(x) TCP_EV_##x
+#define CELL(next_, why_, test_) {.ok = 1, .next = S(next_), .why = why_, .test = test_}
+static const struct tcp_fsm_cell fsm[CODA_TCP_S__COUNT][TCP_EV__COUNT] = {
+	[S(CLOSED)] = {
+		[E(LISTEN)] = CELL(LISTEN, "OPEN, passive (RFC 9293 3.10.1)", "test_F8_rst_listen"),
+		[E(CONNECT)] = CELL(SYN_SENT, "OPEN, active: send SYN (3.10.1)", "test_A8_close_syn_sent"),
+		/* The child a listener makes for a SYN starts CLOSED and goes here at once. */
+		[E(RCV_SYN)] = CELL(SYN_RECEIVED, "SYN to a listener: send SYN,ACK (3.10.7.2)",
+				    "test_J3_fin_syn_received"),
+	},
+	[S(LISTEN)] = {
+		[E(CLOSE)] = CELL(CLOSED, "CLOSE: delete the TCB; children not accepted are reset",
+				  "test_listener_close_resets_children"),
+	},
+	[S(SYN_SENT)] = {
+		[E(RCV_SYN_ACK)] = CELL(ESTABLISHED, "our SYN ACKed: send ACK (3.10.7.3)",
+					"test_A1_four_way_active_close_connected"),
+		[E(RCV_SYN)] = CELL(SYN_RECEIVED, "simultaneous open: send SYN,ACK (3.10.7.3)",
+				    "test_F7_rst_syn_received_active"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST with an acceptable ACK: refused (3.10.7.3)",
+				    "test_F6_rst_ack_of_syn_refuses_syn_sent"),
+		[E(CLOSE)] = CELL(CLOSED, "CLOSE: delete the TCB, no RST (3.10.4, CASES A8)",
+				  "test_A8_close_syn_sent"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: delete the TCB, nothing sent (3.10.5)",
+				  "test_E5_abort_sends_nothing_syn_sent"),
+		[E(TIMEOUT)] = CELL(CLOSED, "SYN unanswered for syn_timeout_ms (R2)",
+				    "test_syn_timeout"),
+	},
+	[S(SYN_RECEIVED)] = {
+		[E(RCV_ACK_OF_SYN)] = CELL(ESTABLISHED, "our SYN ACKed (3.10.7.4 fifth step)",
+					   "test_A1_four_way_active_close"),
+		[E(CLOSE)] = CELL(FIN_WAIT_1, "CLOSE: send FIN when all is sent (3.10.4)",
+				  "test_close_syn_received"),
+		[E(RCV_FIN)] = CELL(CLOSE_WAIT, "FIN: handshake completed by FIN,ACK (CASES J3)",
+				    "test_J3_fin_syn_received"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST: passive back to LISTEN (the child goes), active refused",
+				    "test_F7_rst_syn_received_passive"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: send RST (3.10.5); a listener's close resets its children",
+				  "test_listener_close_resets_children"),
+		[E(TIMEOUT)] = CELL(CLOSED, "SYN,ACK unanswered for syn_timeout_ms", "test_syn_ack_timeout"),
+	},
+	[S(ESTABLISHED)] = {
+		[E(CLOSE)] = CELL(FIN_WAIT_1, "CLOSE: FIN after the queued data (3.10.4)",
+				  "test_A1_four_way_active_close"),
+		[E(RCV_FIN)] = CELL(CLOSE_WAIT, "FIN: ACK it, signal 'connection closing' (3.10.7.4)",
+				    "test_B1_fin_established"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT: reset (RFC 5961 3.2)",
+				    "test_F1_rst_exact_established"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT, or close() with unread data: send RST (3.10.5, RFC 1122)",
+				  "test_E4_abort_established"),
+		[E(TIMEOUT)] = CELL(CLOSED, "user timeout (R2) or keepalive", "test_keepalive"),
+	},
+	[S(FIN_WAIT_1)] = {
+		[E(RCV_ACK_OF_FIN)] = CELL(FIN_WAIT_2, "our FIN ACKed (3.10.7.4 fifth step)",
+					   "test_A1_four_way_active_close"),
+		[E(RCV_FIN)] = CELL(CLOSING, "FIN, ours not ACKed: simultaneous close (eighth step)",
+				    "test_C1_fin_fin_wait_1"),
+		[E(RCV_FIN_ACK)] = CELL(TIME_WAIT, "FIN that ACKs ours: three-way close (eighth step)",
+					"test_A5_fin_ack_fin_wait_1"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT: reset", "test_F11_reset_reported_fin_wait_1"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: send RST; new data after close(): RST (RFC 1122)",
+				  "test_E3_data_after_close_fin_wait_1"),
+		[E(TIMEOUT)] = CELL(CLOSED, "FIN unacknowledged for user_timeout_ms (R2)",
+				    "test_I4_user_timeout_fin_wait_1"),
+	},
+	[S(FIN_WAIT_2)] = {
+		[E(RCV_FIN)] = CELL(TIME_WAIT, "FIN: ACK it, enter TIME-WAIT (eighth step)",
+				    "test_A1_four_way_active_close"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT: reset", "test_F11_reset_reported_fin_wait_2"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: send RST; new data after close(): RST",
+				  "test_E3_data_after_close_fin_wait_2"),
+		[E(TIMEOUT)] = CELL(CLOSED, "orphaned for fin_wait2_timeout_ms (a half-closed one never)",
+				    "test_I5_timeout_fin_wait_2_orphan"),
+	},
+	[S(CLOSE_WAIT)] = {
+		[E(CLOSE)] = CELL(LAST_ACK, "CLOSE: FIN after the queued data (3.10.4)",
+				  "test_B3_ack_last_ack"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT: reset (EPIPE, CASES F11)",
+				    "test_F11_reset_reported_close_wait"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT, or close() with unread data: send RST",
+				  "test_E4_abort_close_wait"),
+		[E(TIMEOUT)] = CELL(CLOSED, "data unacknowledged for user_timeout_ms (R2)",
+				    "test_user_timeout_close_wait"),
+	},
+	[S(CLOSING)] = {
+		[E(RCV_ACK_OF_FIN)] = CELL(TIME_WAIT, "our FIN ACKed (fifth step)", "test_C1_fin_fin_wait_1"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT: CLOSED", "test_F11_reset_reported_closing"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: delete the TCB, nothing sent (3.10.5)",
+				  "test_E5_abort_sends_nothing_closing"),
+		[E(TIMEOUT)] = CELL(CLOSED, "FIN unacknowledged for user_timeout_ms",
+				    "test_I4_user_timeout_closing"),
+	},
+	[S(LAST_ACK)] = {
+		[E(RCV_ACK_OF_FIN)] = CELL(CLOSED, "our FIN ACKed: delete the TCB, no TIME-WAIT",
+					   "test_B3_ack_last_ack"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT: CLOSED", "test_F11_reset_reported_last_ack"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: delete the TCB, nothing sent (3.10.5)",
+				  "test_E5_abort_sends_nothing_last_ack"),
+		[E(TIMEOUT)] = CELL(CLOSED, "FIN unacknowledged for user_timeout_ms",
+				    "test_I4_user_timeout_last_ack"),
+	},
+	[S(TIME_WAIT)] = {
+		[E(TW_EXPIRE)] = CELL(CLOSED, "2 MSL passed: delete the entry, nothing sent (3.10.8)",
+				      "test_H3_time_wait_expiry"),
+		[E(RCV_RST)] = CELL(CLOSED, "RST at RCV.NXT with RFC 1337 off (on: ignored)",
+				    "test_H4_rst_exact_kills_rfc1337_off_time_wait"),
+		[E(RCV_SYN)] = CELL(SYN_RECEIVED, "SYN passing RFC 6191: a new incarnation (RFC 1122)",
+				    "test_H7_syn_above_rcv_nxt_reopens_time_wait"),
+		[E(ABORT)] = CELL(CLOSED, "ABORT: delete the entry, nothing sent (3.10.5)",
+				  "test_E5_abort_sends_nothing_time_wait"),
+	},
+};
+#undef CELL
+#undef E
+#undef S
 
-	assert(legal[t->state] & (1u << to));
-	(void)legal;
+static const char *const fsm_event_names[TCP_EV__COUNT] = {
+#define EV_NAME(name, desc) #name,
+	TCP_FSM_EVENTS(EV_NAME)
+#undef EV_NAME
+};
+
+static const char *const fsm_event_descs[TCP_EV__COUNT] = {
+#define EV_DESC(name, desc) desc,
+	TCP_FSM_EVENTS(EV_DESC)
+#undef EV_DESC
+};
+
+const struct tcp_fsm_cell *
+tcp_fsm_cell(enum coda_tcp_state st, enum tcp_fsm_event ev)
+{
+	if ((unsigned int)st >= CODA_TCP_S__COUNT || (unsigned int)ev >= TCP_EV__COUNT)
+		return NULL;
+	return &fsm[st][ev];
+}
+
+const char *
+tcp_fsm_event_name(enum tcp_fsm_event ev)
+{
+	return (unsigned int)ev < TCP_EV__COUNT ? fsm_event_names[ev] : NULL;
+}
+
+const char *
+tcp_fsm_event_desc(enum tcp_fsm_event ev)
+{
+	return (unsigned int)ev < TCP_EV__COUNT ? fsm_event_descs[ev] : NULL;
+}
+
+/* Append to a bounded buffer, counting what would have been written. */
+struct mdbuf {
+	char *p;
+	size_t len, n;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+md(struct mdbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(b->n < b->len ? b->p + b->n : NULL, b->n < b->len ? b->len - b->n : 0, fmt,
+		      ap);
+	va_end(ap);
+	if (k > 0)
+		b->n += (size_t)k;
+}
+
+size_t
+tcp_fsm_markdown(char *buf, size_t len)
+{
+	struct mdbuf b = {.p = buf, .len = len, .n = 0};
+	unsigned int st, ev;
+
+	if (len > 0)
+		buf[0] = '\0';
+	md(&b, "# The TCP state machine\n\n"
+	       "Generated from the transition table in `lib/tcp/tcp_stack.c` by\n"
+	       "`tcp_fsm_markdown()`; `tests/unit/test_tcp_fsm.c` fails when this file and\n"
+	       "the table differ, or when a test named here does not exist. To regenerate:\n"
+	       "`build/gcc/tests/unit/test_tcp_fsm --write docs/fsm.md`.\n\n"
+	       "Every state change of a TCB goes through `tcp_set_state(tcb, event)`, which\n"
+	       "looks the pair up here and asserts that it exists. Segment processing follows\n"
+	       "RFC 9293 §3.10.7 (validate, then act); these events are what it concludes.\n"
+	       "TIME-WAIT is an entry of the connection table, not a TCB: its row is carried\n"
+	       "out there (docs/conntab.md).\n\n## Events\n\n| event | what |\n|---|---|\n");
+	for (ev = 0; ev < TCP_EV__COUNT; ev++)
+		md(&b, "| %s | %s |\n", fsm_event_names[ev], fsm_event_descs[ev]);
+	md(&b, "\n## Matrix: next state\n\n| state |");
+	for (ev = 0; ev < TCP_EV__COUNT; ev++)
+		md(&b, " %s |", fsm_event_names[ev]);
+	md(&b, "\n|---|");
+	for (ev = 0; ev < TCP_EV__COUNT; ev++)
+		md(&b, "---|");
+	md(&b, "\n");
+	for (st = 0; st < CODA_TCP_S__COUNT; st++) {
+		md(&b, "| %s |", state_names[st]);
+		for (ev = 0; ev < TCP_EV__COUNT; ev++)
+			md(&b, " %s |", fsm[st][ev].ok ? state_names[fsm[st][ev].next] : "");
+		md(&b, "\n");
+	}
+	md(&b, "\nAn empty cell cannot happen (for RST and SYN segments the stack answers per\n"
+	       "RFC 5961 without a state change: challenge ACK, or drop).\n\n"
+	       "## Cells, why, and the test that covers each\n\n"
+	       "| state | event | next | why | test |\n|---|---|---|---|---|\n");
+	for (st = 0; st < CODA_TCP_S__COUNT; st++)
+		for (ev = 0; ev < TCP_EV__COUNT; ev++)
+			if (fsm[st][ev].ok)
+				md(&b, "| %s | %s | %s | %s | `%s` |\n", state_names[st],
+				   fsm_event_names[ev], state_names[fsm[st][ev].next], fsm[st][ev].why,
+				   fsm[st][ev].test);
+	return b.n;
+}
+
+/* Change state without a table check: TIME-WAIT handing over to the table. */
+static void
+set_state_raw(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_state to)
+{
 	s->st.states[t->state]--;
 	s->st.states[to]++;
 	t->state = (uint8_t)to;
+}
+
+/*
+ * The one place a TCB changes state: the table says where event @p ev
+ * takes it, and asserts the pair exists; the per-state gauges follow.
+ * TIME-WAIT is left to tcp_enter_time_wait(), which hands the connection
+ * to the table.
+ */
+enum coda_tcp_state
+tcp_set_state(struct coda_tcp_stack *s, struct tcb *t, enum tcp_fsm_event ev)
+{
+	const struct tcp_fsm_cell *c = &fsm[t->state][ev];
+
+	assert(c->ok);
+	if (!c->ok)
+		return (enum coda_tcp_state)t->state;
+	if (c->next == CODA_TCP_S_TIME_WAIT)
+		return CODA_TCP_S_TIME_WAIT;
+	set_state_raw(s, t, (enum coda_tcp_state)c->next);
+	if (c->next == CODA_TCP_S_ESTABLISHED && s->conf.keepalive_ms != 0) {
+		t->last_rx = s->now;
+		tcp_timer_arm(s, t, TCP_T_KEEP, s->now + s->conf.keepalive_ms);
+	}
+	return (enum coda_tcp_state)c->next;
 }
 
 /*
@@ -347,12 +578,13 @@ tcp_set_state(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_state to)
  * call); otherwise the TCB is freed.
  */
 void
-tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_close_reason why, int err)
+tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum tcp_fsm_event ev,
+	      enum coda_tcp_close_reason why, int err)
 {
 	bool was_listed = (t->flags & TF_IN_TABLE) != 0;
 
 	if (t->state != CODA_TCP_S_CLOSED)
-		tcp_set_state(s, t, CODA_TCP_S_CLOSED);
+		tcp_set_state(s, t, ev);
 	if (t->close_reason == CODA_TCP_CLOSE_NONE) {
 		t->close_reason = (uint8_t)why;
 		s->st.closed[why]++;
@@ -396,7 +628,8 @@ tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_close_reaso
  * Enter TIME-WAIT (RFC 9293: the active closer waits 2 MSL): the TCB's
  * key moves to a compact entry of the table, the TCB's buffers and timers
  * go. The application, if it still holds the socket (a shutdown(WR) then
- * the peer's FIN), sees TIME-WAIT until it closes it.
+ * the peer's FIN), keeps a socket in state CLOSED with reason NORMAL (and
+ * its unread data) until it closes it; the table answers for TIME-WAIT.
  */
 int
 tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
@@ -423,9 +656,11 @@ tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
 	 * the entry's from now on (the TIME-WAIT gauge counts entries).
 	 */
 	t->flags &= (uint16_t)~TF_IN_TABLE;
-	if (rc == 0)
+	if (rc == 0) {
 		s->st.tw_entered++;
-	tcp_set_state(s, t, CODA_TCP_S_CLOSED);
+		t->flags |= TF_IN_TW;
+	}
+	set_state_raw(s, t, CODA_TCP_S_CLOSED);
 	if (t->close_reason == CODA_TCP_CLOSE_NONE) {
 		t->close_reason = CODA_TCP_CLOSE_NORMAL;
 		s->st.closed[CODA_TCP_CLOSE_NORMAL]++;
@@ -489,7 +724,7 @@ coda_tcp_listen(struct coda_tcp_stack *s, uint8_t family, const uint8_t *laddr, 
 	t->key = k;
 	t->flags |= TF_LISTENER | TF_APP;
 	t->backlog = backlog;
-	tcp_set_state(s, t, CODA_TCP_S_LISTEN);
+	tcp_set_state(s, t, TCP_EV_LISTEN);
 	return (int)tcp_idx(s, t);
 }
 
@@ -589,7 +824,7 @@ coda_tcp_connect(struct coda_tcp_stack *s, const struct coda_conntab_key *key, u
 	     t->rcv_wscale++)
 		;
 	t->rtx_start = now;
-	tcp_set_state(s, t, CODA_TCP_S_SYN_SENT);
+	tcp_set_state(s, t, TCP_EV_CONNECT);
 	s->st.opened_active++;
 	tcp_output(s, t, now);
 	rc = (int)tcp_idx(s, t);
@@ -719,11 +954,11 @@ queue_fin(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 	case CODA_TCP_S_SYN_RECEIVED:
 	case CODA_TCP_S_ESTABLISHED:
 		/* "In any case, enter FIN-WAIT-1 state." */
-		tcp_set_state(s, t, CODA_TCP_S_FIN_WAIT_1);
+		tcp_set_state(s, t, TCP_EV_CLOSE);
 		break;
 	case CODA_TCP_S_CLOSE_WAIT:
 		/* "Queue this request until all preceding SENDs have been segmentized; then send a FIN segment, enter LAST-ACK state." */
-		tcp_set_state(s, t, CODA_TCP_S_LAST_ACK);
+		tcp_set_state(s, t, TCP_EV_CLOSE);
 		break;
 	default:
 		return;
@@ -772,7 +1007,7 @@ abort_tcb(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		break;
 	}
 	t->flags &= (uint16_t)~TF_APP;
-	tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+	tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, 0);
 }
 
 int
@@ -794,7 +1029,7 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 			if ((s->tcb[i].flags & TF_USED) && s->tcb[i].parent == (uint32_t)sock)
 				abort_tcb(s, &s->tcb[i], now);
 		t->flags &= (uint16_t)~(TF_APP | TF_LISTENER);
-		tcp_set_state(s, t, CODA_TCP_S_CLOSED);
+		tcp_set_state(s, t, TCP_EV_CLOSE);
 		tcb_release(s, t);
 		return 0;
 	}
@@ -810,7 +1045,7 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 	case CODA_TCP_S_SYN_SENT:
 		/* RFC 9293 §3.10.4: "Delete the TCB"; no RST (CASES A8). */
 		t->flags &= (uint16_t)~TF_APP;
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_ABORTED, 0);
+		tcp_close_tcb(s, t, TCP_EV_CLOSE, CODA_TCP_CLOSE_ABORTED, 0);
 		return 0;
 	default:
 		break;
@@ -843,6 +1078,17 @@ coda_tcp_abort(struct coda_tcp_stack *s, int sock, uint64_t now)
 	s->now = now;
 	if (t == NULL)
 		return -EBADF;
+	/*
+	 * RFC 9293 §3.10.5 ABORT in TIME-WAIT: "Respond with ok and delete
+	 * the TCB": a connection that went on in a TIME-WAIT entry while the
+	 * application held the socket loses the entry too (no segment).
+	 */
+	if ((t->flags & TF_IN_TW) && t->state == CODA_TCP_S_CLOSED) {
+		uint32_t v;
+
+		if (coda_conntab_lookup(s->ct, &t->key, &v) == 0 && CODA_CONNTAB_IS_TW(v))
+			(void)coda_conntab_delete(s->ct, &t->key, NULL);
+	}
 	if ((t->flags & TF_LISTENER) || t->state == CODA_TCP_S_CLOSED ||
 	    t->state == CODA_TCP_S_TIME_WAIT)
 		return coda_tcp_close(s, sock, now);
@@ -939,10 +1185,10 @@ coda_tcp_audit(const struct coda_tcp_stack *s)
 		/* A connection nobody will close must still be in progress. */
 		if (!(t->flags & TF_APP) && t->state == CODA_TCP_S_CLOSED)
 			return -EFAULT;
-		if (t->state == CODA_TCP_S_CLOSED &&
-		    (tcp_timer_pending(s, t, TCP_T_RTX) || tcp_timer_pending(s, t, TCP_T_DELACK) ||
-		     tcp_timer_pending(s, t, TCP_T_FW2)))
-			return -EFAULT;
+		if (t->state == CODA_TCP_S_CLOSED)
+			for (unsigned int k = 0; k < TCP_TIMERS; k++)
+				if (tcp_timer_pending(s, t, (enum tcp_timer)k))
+					return -EFAULT;
 		if (t->snd.buf != NULL && coda_seq_gt(t->snd_una, t->snd_nxt))
 			return -EFAULT;
 	}

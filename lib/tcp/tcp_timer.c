@@ -13,6 +13,11 @@
  *    connection aborted due to user timeout'", no segment. With the
  *    TF_PERSIST flag it is the zero-window probe instead.
  *  - DELACK: the delayed ACK.
+ *  - KEEP: keepalive, RFC 1122 4.2.3.6, when keepalive_ms is set: after
+ *    that long without a segment from the peer, a probe <SEQ=SND.UNA-1>
+ *    <ACK=RCV.NXT> every keepalive_intvl_ms; keepalive_probes unanswered
+ *    ones end the connection (TIMEOUT). The timer is not re-armed per
+ *    segment: it checks the time of the last one when it fires.
  *  - FW2: an orphaned FIN-WAIT-2 connection is dropped after
  *    fin_wait2_timeout_ms (a half-closed one, still held by its
  *    application, never times out).
@@ -109,10 +114,10 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 	if (now - t->rtx_start >= limit) {
 		if (t->state == CODA_TCP_S_SYN_RECEIVED && (t->flags & TF_PASSIVE) &&
 		    !(t->flags & TF_APP)) {
-			tcp_close_tcb(s, t, CODA_TCP_CLOSE_TIMEOUT, 0);
+			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, 0);
 			return;
 		}
-		tcp_close_tcb(s, t, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
+		tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
 		return;
 	}
 	/* RFC 6298 (5.5)-(5.7): back off, go back to SND.UNA; RFC 5681 (4): ssthresh, cwnd. */
@@ -134,6 +139,26 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 }
 
 static void
+on_keepalive(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	if (s->conf.keepalive_ms == 0 || t->state == CODA_TCP_S_CLOSED)
+		return;
+	if (now - t->last_rx < s->conf.keepalive_ms) {
+		t->kprobes = 0;
+		tcp_timer_arm(s, t, TCP_T_KEEP, t->last_rx + s->conf.keepalive_ms);
+		return;
+	}
+	if (t->kprobes >= s->conf.keepalive_probes) {
+		tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
+		return;
+	}
+	t->kprobes++;
+	tcp_send_raw(s, &t->key, t->snd_una - 1, t->rcv_nxt, TCP_ACK, 0, t->ts_ok,
+		     tcp_tsval(t, now), t->ts_recent);
+	tcp_timer_arm(s, t, TCP_T_KEEP, now + s->conf.keepalive_intvl_ms);
+}
+
+static void
 on_timer(struct coda_tcp_stack *s, uint32_t h, uint64_t now)
 {
 	struct tcb *t = &s->tcb[h / TCP_TIMERS];
@@ -148,10 +173,13 @@ on_timer(struct coda_tcp_stack *s, uint32_t h, uint64_t now)
 		if (t->state != CODA_TCP_S_CLOSED)
 			tcp_send_ack(s, t, now);
 		break;
+	case TCP_T_KEEP:
+		on_keepalive(s, t, now);
+		break;
 	case TCP_T_FW2:
 		/* Orphaned FIN-WAIT-2 for too long: drop it silently (Linux tcp_fin_timeout). */
 		if (t->state == CODA_TCP_S_FIN_WAIT_2 && !(t->flags & TF_APP))
-			tcp_close_tcb(s, t, CODA_TCP_CLOSE_TIMEOUT, 0);
+			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, 0);
 		break;
 	default:
 		break;

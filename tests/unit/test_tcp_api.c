@@ -224,6 +224,255 @@ test_data_and_buffers(void **state)
 	th_fini(&t);
 }
 
+/*
+ * Reassembly: segments past a hole are kept and ACKed at once with the
+ * hole's edge; when the hole fills, everything is delivered in order and
+ * acknowledged together.
+ */
+static void
+test_out_of_order_reassembly(void **state)
+{
+	struct th t;
+	struct coda_tcp_stats st;
+	uint8_t got[4000], want[4000];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)('a' + (TH_TB_ISN + 1 + i) % 26);
+	th_init(&t);
+	th_estab_passive(&t);
+	/* 1000..1999 and 3000..3999 first, then 0..999, then 2000..2999. */
+	SEND(&t, .flags = TCP_ACK, .seq = t.R + 1000, .ack = t.S, .len = 1000);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R + 3000, .ack = t.S, .len = 1000);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, got, sizeof(got), t.now), -EAGAIN);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S, .len = 1000);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 2000);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R + 2000, .ack = t.S, .len = 1000);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 4000);
+	EXPECT_NOTHING(&t);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, got, sizeof(got), t.now), 4000);
+	assert_memory_equal(got, want, 4000);
+	/* A duplicate of old data: ACKed at once, nothing delivered twice. */
+	SEND(&t, .flags = TCP_ACK, .seq = t.R + 1000, .ack = t.S, .len = 1000);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 4000);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, got, sizeof(got), t.now), -EAGAIN);
+	coda_tcp_stats(t.s, &st);
+	assert_int_equal(st.drops[TCP_DROP__COUNT + 21], 2); /* out_of_order: kept */
+	assert_string_equal(coda_tcp_drop_name(TCP_DROP__COUNT + 21), "out_of_order");
+	/* A FIN after a hole is taken once the hole fills. */
+	SEND(&t, .flags = TCP_ACK | TCP_FIN, .seq = t.R + 4500, .ack = t.S, .len = 10);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 4000);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R + 4000, .ack = t.S, .len = 500);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 4510);
+	SEND(&t, .flags = TCP_ACK | TCP_FIN, .seq = t.R + 4500, .ack = t.S, .len = 10);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 4511);
+	EXPECT_STATE(&t, CLOSE_WAIT);
+	th_fini(&t);
+}
+
+static void
+tweak_keepalive(struct coda_tcp_conf *c)
+{
+	c->keepalive_ms = 10000;
+	c->keepalive_intvl_ms = 1000;
+	c->keepalive_probes = 3;
+}
+
+/*
+ * Keepalive (RFC 1122 4.2.3.6): nothing while the peer talks; after the
+ * idle time a probe <SEQ=SND.UNA-1><ACK=RCV.NXT>; an answer resets it;
+ * unanswered probes end the connection with TIMEOUT.
+ */
+static void
+test_keepalive(void **state)
+{
+	struct th t;
+	char b[4];
+
+	(void)state;
+	th_init_conf(&t, tweak_keepalive);
+	th_estab_passive(&t);
+	ADVANCE(&t, 9000);
+	EXPECT_NOTHING(&t);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S); /* the peer talks at 9 s */
+	/*
+	 * Never early; late by at most the wheel's granularity for the delay
+	 * (512 ms for 10 s, 64 ms for 1 s: coda_wheel.h), hence the slack.
+	 */
+	ADVANCE(&t, 9999);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 600);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S - 1, .ack = t.R, .len = 0);
+	EXPECT_NOTHING(&t);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S); /* answered */
+	ADVANCE(&t, 9999);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 600);
+	EXPECT_SENT(&t, .seq = t.S - 1);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 1100);
+	EXPECT_SENT(&t, .seq = t.S - 1);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 1100);
+	EXPECT_SENT(&t, .seq = t.S - 1);
+	EXPECT_STATE(&t, ESTABLISHED);
+	ADVANCE(&t, 1100);
+	EXPECT_NOTHING(&t);
+	EXPECT_STATE(&t, CLOSED);
+	assert_true(th_saw_event(&t, t.sock, CODA_TCP_EV_CLOSED));
+	assert_int_equal(th_info(&t).close_reason, CODA_TCP_CLOSE_TIMEOUT);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, b, 4, t.now), -ETIMEDOUT);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, b, 4, t.now), 0);
+	CLOSE(&t);
+	th_fini(&t);
+}
+
+/* close() of a listener: children it has not handed out are reset (CASES note 16). */
+static void
+test_listener_close_resets_children(void **state)
+{
+	struct th t;
+	struct th_out *o;
+	struct coda_conntab_key k2;
+	struct coda_tcp_stats st;
+
+	(void)state;
+	th_init(&t);
+	/* One child established, not accepted; a second one still in SYN-RECEIVED. */
+	SEND(&t, .flags = TCP_SYN, .seq = TH_TB_ISN, .mss = 1460);
+	o = EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK);
+	SEND(&t, .flags = TCP_ACK, .seq = TH_TB_ISN + 1, .ack = o->seg.seq + 1);
+	EXPECT_STATE(&t, ESTABLISHED);
+	k2 = t.key;
+	coda_conntab_key_v4(&t.key, htonl(TH_DUT_ADDR), htons(TH_DUT_PORT), htonl(TH_TB_ADDR),
+			    htons(TH_TB_PORT + 1));
+	SEND(&t, .flags = TCP_SYN, .seq = 777, .mss = 1460);
+	EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK, .ack = 778);
+	EXPECT_STATE(&t, SYN_RECEIVED);
+	assert_int_equal(coda_tcp_close(t.s, t.lsock, t.now), 0);
+	/* Each gets an RST (order: the accept queue first). */
+	EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .ack = TH_TB_ISN + 1);
+	EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .ack = 778);
+	EXPECT_NOTHING(&t);
+	EXPECT_STATE(&t, CLOSED);
+	t.key = k2;
+	EXPECT_STATE(&t, CLOSED);
+	/* The port is free: a SYN now draws an RST (no listener). */
+	SEND(&t, .flags = TCP_SYN, .seq = 5);
+	EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .ack = 6);
+	coda_tcp_stats(t.s, &st);
+	assert_int_equal(st.closed[CODA_TCP_CLOSE_ABORTED], 2);
+	assert_int_equal(st.states[CODA_TCP_S_LISTEN], 0);
+	th_fini(&t);
+}
+
+static void
+tweak_short_timeouts(struct coda_tcp_conf *c)
+{
+	c->syn_timeout_ms = 10000;
+	c->user_timeout_ms = 10000;
+}
+
+/* SYN unanswered: retransmitted with backoff (RFC 6298), then TIMEOUT (R2), nothing more sent. */
+static void
+test_syn_timeout(void **state)
+{
+	struct th t;
+	unsigned int syns = 0;
+	struct th_out *o;
+	char b[4];
+
+	(void)state;
+	th_init_conf(&t, tweak_short_timeouts);
+	t.sock = coda_tcp_connect(t.s, &t.key, t.now);
+	assert_true(t.sock >= 0);
+	ADVANCE(&t, 20000);
+	while ((o = th_next(&t)) != NULL) {
+		assert_int_equal(o->seg.flags, TCP_SYN);
+		syns++;
+	}
+	/* 0, 1, 3, 7 s (+ lateness): four, then the fifth would be past 10 s. */
+	assert_int_equal(syns, 4);
+	EXPECT_STATE(&t, CLOSED);
+	assert_true(th_saw_event(&t, t.sock, CODA_TCP_EV_CLOSED));
+	assert_int_equal(th_info(&t).close_reason, CODA_TCP_CLOSE_TIMEOUT);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, b, 1, t.now), -ETIMEDOUT);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, b, 1, t.now), -EPIPE);
+	CLOSE(&t);
+	th_fini(&t);
+}
+
+/* A SYN,ACK nobody acknowledges: retransmitted, then the child is dropped silently. */
+static void
+test_syn_ack_timeout(void **state)
+{
+	struct th t;
+	unsigned int n = 0;
+	struct th_out *o;
+
+	(void)state;
+	th_init_conf(&t, tweak_short_timeouts);
+	SEND(&t, .flags = TCP_SYN, .seq = TH_TB_ISN, .mss = 1460);
+	ADVANCE(&t, 20000);
+	while ((o = th_next(&t)) != NULL) {
+		assert_int_equal(o->seg.flags, TCP_SYN | TCP_ACK);
+		n++;
+	}
+	assert_true(n >= 4);
+	EXPECT_STATE(&t, CLOSED);
+	assert_int_equal(coda_tcp_accept(t.s, t.lsock), -EAGAIN);
+	th_fini(&t);
+}
+
+/* Simultaneous open, then close() in SYN-RECEIVED: FIN-WAIT-1 with a FIN (RFC 9293 §3.10.4). */
+static void
+test_close_syn_received(void **state)
+{
+	struct th t;
+	struct th_out *o;
+
+	(void)state;
+	th_init(&t);
+	t.sock = coda_tcp_connect(t.s, &t.key, t.now);
+	o = EXPECT_SENT(&t, .flags = TCP_SYN);
+	t.iss = o->seg.seq;
+	SEND(&t, .flags = TCP_SYN, .seq = TH_TB_ISN, .mss = 1460);
+	EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK, .seq = t.iss, .ack = TH_TB_ISN + 1);
+	EXPECT_STATE(&t, SYN_RECEIVED);
+	CLOSE(&t);
+	EXPECT_STATE(&t, FIN_WAIT_1);
+	EXPECT_SENT(&t, .flags = TCP_FIN | TCP_ACK, .seq = t.iss + 1, .ack = TH_TB_ISN + 1);
+	/* The peer's ACK of SYN and FIN together: FIN-WAIT-2. */
+	SEND(&t, .flags = TCP_ACK, .seq = TH_TB_ISN + 1, .ack = t.iss + 2);
+	EXPECT_STATE(&t, FIN_WAIT_2);
+	th_fini(&t);
+}
+
+/* Data sent in CLOSE-WAIT never acknowledged: retransmitted, then TIMEOUT after user_timeout_ms. */
+static void
+test_user_timeout_close_wait(void **state)
+{
+	struct th t;
+	char b[4];
+
+	(void)state;
+	th_init_conf(&t, tweak_short_timeouts);
+	th_close_wait(&t);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, "data", 4, t.now), 4);
+	EXPECT_SENT(&t, .seq = t.S, .len = 4);
+	ADVANCE(&t, 9000);
+	EXPECT_STATE(&t, CLOSE_WAIT);
+	ADVANCE(&t, 20000);
+	EXPECT_STATE(&t, CLOSED);
+	assert_int_equal(th_info(&t).close_reason, CODA_TCP_CLOSE_TIMEOUT);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, b, 4, t.now), -ETIMEDOUT);
+	CLOSE(&t);
+	th_fini(&t);
+}
+
 int
 main(void)
 {
@@ -235,6 +484,13 @@ main(void)
 		cmocka_unit_test(test_socket_exhaustion),
 		cmocka_unit_test(test_malformed_dropped_and_counted),
 		cmocka_unit_test(test_data_and_buffers),
+		cmocka_unit_test(test_out_of_order_reassembly),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_listener_close_resets_children),
+		cmocka_unit_test(test_syn_timeout),
+		cmocka_unit_test(test_syn_ack_timeout),
+		cmocka_unit_test(test_close_syn_received),
+		cmocka_unit_test(test_user_timeout_close_wait),
 	};
 
 	return cmocka_run_group_tests_name("tcp_api", tests, NULL, NULL);
