@@ -139,6 +139,7 @@ passive_open(struct coda_tcp_stack *s, struct tcb *l, const struct coda_conntab_
 	t->rcv_adv = t->rcv_nxt;
 	t->iss = iss;
 	t->snd_una = t->snd_nxt = t->snd_max = iss;
+	t->recover = iss; /* RFC 6582 §3.2: "initialized to the initial send sequence number" */
 	t->snd_data = iss + 1;
 	t->ts_offset = tcp_ts_offset(s, k);
 	syn_options(s, t, seg, false);
@@ -278,8 +279,14 @@ fin_acked(const struct tcb *t)
 	return (t->flags & TF_FIN_SENT) && coda_seq_gt(t->snd_una, t->snd_fin);
 }
 
-/* RFC 5681 / 6582 on a new ACK and on duplicates. */
-static void
+/*
+ * RFC 5681 / 6582 on a new ACK and on duplicates. Returns true when the
+ * segment at SND.UNA must be sent again now: the third duplicate ACK (fast
+ * retransmit), or a partial ACK during recovery (the next hole). Only that
+ * one segment is resent; going back N here would answer each duplicate ACK
+ * with a window of duplicates, and those with more duplicate ACKs.
+ */
+static bool
 cc_on_ack(struct tcb *t, uint32_t acked, bool dup, uint32_t ack)
 {
 	if (dup) {
@@ -290,27 +297,28 @@ cc_on_ack(struct tcb *t, uint32_t acked, bool dup, uint32_t ack)
 			t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
 			t->recover = t->snd_max;
 			t->cwnd = t->ssthresh + 3u * t->mss;
-			t->snd_nxt = t->snd_una; /* resend from SND.UNA (go back) */
-		} else if (t->dupacks > 3) {
-			t->cwnd += t->mss;
+			return true;
 		}
-		return;
+		if (t->dupacks > 3)
+			t->cwnd += t->mss; /* each further duplicate: a segment has left */
+		return false;
 	}
 	if (t->dupacks >= 3) {
 		if (coda_seq_geq(ack, t->recover)) {
-			t->cwnd = t->ssthresh; /* full ACK: leave fast recovery */
-		} else {
-			t->snd_nxt = ack; /* partial ACK: resend the next hole */
-			t->cwnd = t->cwnd > acked ? t->cwnd - acked + t->mss : t->mss;
-			t->dupacks = 3;
-			return;
+			t->cwnd = t->ssthresh; /* full ACK: leave fast recovery (step 3) */
+			t->dupacks = 0;
+			return false;
 		}
+		/* Partial ACK (step 4): resend the next hole, deflate by the amount acked. */
+		t->cwnd = t->cwnd > acked ? t->cwnd - acked + t->mss : t->mss;
+		return true;
 	}
 	t->dupacks = 0;
 	if (t->cwnd < t->ssthresh)
 		t->cwnd += acked < t->mss ? acked : t->mss; /* slow start */
 	else
 		t->cwnd += (uint32_t)((uint64_t)t->mss * t->mss / (t->cwnd ? t->cwnd : 1)) + 1;
+	return false;
 }
 
 /* SND.UNA moves to ack: free acknowledged data, RTT, timers. */
@@ -339,7 +347,8 @@ ack_advance(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, 
 	if (coda_seq_lt(t->snd_nxt, t->snd_una))
 		t->snd_nxt = t->snd_una;
 	t->backoff = 0;
-	cc_on_ack(t, acked, false, seg->ack);
+	if (cc_on_ack(t, acked, false, seg->ack) && t->snd_una != t->snd_max)
+		tcp_retransmit_one(s, t, now);
 	/* RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it. */
 	if (t->snd_una == t->snd_max) {
 		tcp_timer_cancel(s, t, TCP_T_RTX);
@@ -350,7 +359,7 @@ ack_advance(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, 
 	}
 	if ((t->flags & TF_WRITABLE) && t->snd.buf != NULL && ring_free(&t->snd) > 0 &&
 	    (t->flags & TF_APP)) {
-		t->flags &= (uint16_t)~TF_WRITABLE;
+		t->flags &= ~TF_WRITABLE;
 		tcp_event(s, t, CODA_TCP_EV_WRITABLE);
 	}
 }
@@ -450,7 +459,7 @@ text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_
 	 * RFC 1122 4.2.2.13: "if new data is received after CLOSE is called,
 	 * its TCP SHOULD send a RST to show that data was lost" (CASES E3).
 	 */
-	if (!(t->flags & TF_APP) && coda_seq_gt(seg->seq + n, t->rcv_nxt)) {
+	if ((t->flags & TF_ORPHAN) && coda_seq_gt(seg->seq + n, t->rcv_nxt)) {
 		tcp_drop(s, TCP_FD_DATA_AFTER_CLOSE);
 		tcp_send_rst_tcb(s, t, now, false);
 		tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, 0);
@@ -708,7 +717,8 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 		} else if (seg->ack == t->snd_una && seg->payload_len == 0 &&
 			   !(seg->flags & TCP_FIN) && t->snd_una != t->snd_max &&
 			   seg_wnd(t, seg) == t->snd_wnd) {
-			cc_on_ack(t, 0, true, seg->ack);
+			if (cc_on_ack(t, 0, true, seg->ack))
+				tcp_retransmit_one(s, t, now);
 		}
 		window_update(t, seg);
 	}
@@ -719,7 +729,7 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 		/* "if the FIN segment is now acknowledged, then enter FIN-WAIT-2 and continue processing" */
 		if (fin_acked(t)) {
 			tcp_set_state(s, t, TCP_EV_RCV_ACK_OF_FIN);
-			if (!(t->flags & TF_APP))
+			if (t->flags & TF_ORPHAN)
 				tcp_timer_arm(s, t, TCP_T_FW2, now + s->conf.fin_wait2_timeout_ms);
 		}
 		break;

@@ -168,7 +168,9 @@ tcp_send_rst_for(struct coda_tcp_stack *s, const struct coda_conntab_key *k,
 void
 tcp_send_rst_tcb(struct coda_tcp_stack *s, struct tcb *t, uint64_t now, bool with_ack)
 {
-	tcp_send_raw(s, &t->key, t->snd_nxt, with_ack ? t->rcv_nxt : 0,
+	/* SND.MAX for the same reason as tcp_send_ack(): the peer's RCV.NXT, RFC 5961's exact match. */
+	tcp_send_raw(s, &t->key, coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt,
+		     with_ack ? t->rcv_nxt : 0,
 		     (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0)), 0, t->ts_ok, tcp_tsval(t, now),
 		     t->ts_recent);
 }
@@ -211,16 +213,46 @@ send_seg(struct coda_tcp_stack *s, struct tcb *t, uint32_t seq, uint32_t len, ui
 		memcpy(s->out + hl + first, t->snd.buf, len - first);
 	}
 	if (flags & TCP_ACK) {
-		t->flags &= (uint16_t)~TF_ACK_NOW;
+		t->flags &= ~TF_ACK_NOW;
 		tcp_timer_cancel(s, t, TCP_T_DELACK);
 	}
 	emit(s, &t->key, hl + len, flags);
 }
 
+/*
+ * A pure ACK carries the highest sequence number sent (SND.MAX), not
+ * SND.NXT: after a retransmission timeout SND.NXT goes back to SND.UNA
+ * while the peer may have everything up to SND.MAX already, and would
+ * judge an ACK numbered below its RCV.NXT unacceptable and drop it, its
+ * acknowledgment with it (both sides going back at once would then never
+ * hear each other).
+ */
 void
 tcp_send_ack(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 {
-	send_seg(s, t, t->snd_nxt, 0, TCP_ACK, now);
+	send_seg(s, t, coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt, 0, TCP_ACK,
+		 now);
+}
+
+/* Send the segment at SND.UNA again (fast retransmit, NewReno partial ACK); SND.NXT stays. */
+void
+tcp_retransmit_one(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	uint32_t seq = t->snd_una, off, avail, n;
+	uint8_t flags = TCP_ACK;
+
+	if (t->snd.buf == NULL || coda_seq_lt(seq, t->snd_data))
+		return;
+	off = seq - t->snd_data;
+	avail = off <= t->snd.len ? t->snd.len - off : 0;
+	n = avail < t->mss ? avail : t->mss;
+	if ((t->flags & TF_FIN_SENT) && seq + n == t->snd_fin)
+		flags |= TCP_FIN;
+	if (n == 0 && !(flags & TCP_FIN))
+		return;
+	t->rtt_time = 0; /* Karn */
+	s->st.retransmits++;
+	send_seg(s, t, seq, n, flags, now);
 }
 
 /* Arm the retransmission timer if something is in flight and it is not running. */
@@ -228,7 +260,7 @@ static void
 rtx_arm(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 {
 	if (!tcp_timer_pending(s, t, TCP_T_RTX) || (t->flags & TF_PERSIST)) {
-		t->flags &= (uint16_t)~TF_PERSIST;
+		t->flags &= ~TF_PERSIST;
 		tcp_timer_arm(s, t, TCP_T_RTX, now + t->rto);
 	}
 }
@@ -325,10 +357,16 @@ void tcp_send_probe(struct coda_tcp_stack *s, struct tcb *t, uint64_t now);
 void
 tcp_send_probe(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 {
-	uint32_t off = t->snd_nxt - t->snd_data;
+	uint32_t off;
 
+	/* The probe byte is data like any other: sent, counted in SND.NXT and SND.MAX, ACKed. */
+	t->snd_nxt = t->snd_una;
+	off = t->snd_nxt - t->snd_data;
 	if (off < t->snd.len) {
 		send_seg(s, t, t->snd_nxt, 1, TCP_ACK, now);
+		t->snd_nxt++;
+		if (coda_seq_gt(t->snd_nxt, t->snd_max))
+			t->snd_max = t->snd_nxt;
 	} else {
 		tcp_send_ack(s, t, now);
 	}

@@ -93,6 +93,7 @@ enum tcp_fsm_drop {
 #define TF_WRITABLE 0x2000  /* a send was short: signal WRITABLE when room returns */
 #define TF_PERSIST 0x4000   /* the RTX timer is the zero-window probe */
 #define TF_IN_TW 0x8000	    /* its connection went on in a TIME-WAIT entry of the table */
+#define TF_ORPHAN 0x10000   /* closed by the application; the connection finishes alone */
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -101,7 +102,7 @@ struct tcp_ring {
 
 struct tcb {
 	struct coda_conntab_key key;
-	uint16_t flags;
+	uint32_t flags;
 	uint8_t state;
 	uint8_t backoff;    /* retransmission timeouts in a row */
 	uint8_t snd_wscale; /* the peer's shift, applied to its window */
@@ -232,6 +233,7 @@ ring_free(const struct tcp_ring *r)
 /* tcp_output.c */
 void tcp_output(struct coda_tcp_stack *s, struct tcb *t, uint64_t now);
 void tcp_send_ack(struct coda_tcp_stack *s, struct tcb *t, uint64_t now);
+void tcp_retransmit_one(struct coda_tcp_stack *s, struct tcb *t, uint64_t now);
 void tcp_send_rst_for(struct coda_tcp_stack *s, const struct coda_conntab_key *k,
 		      const struct tcp_seg *seg);
 void tcp_send_rst_tcb(struct coda_tcp_stack *s, struct tcb *t, uint64_t now, bool with_ack);

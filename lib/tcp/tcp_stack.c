@@ -295,7 +295,7 @@ tcb_release(struct coda_tcp_stack *s, struct tcb *t)
 
 	if (t->flags & TF_IN_TABLE) {
 		(void)coda_conntab_delete(s->ct, &t->key, NULL);
-		t->flags &= (uint16_t)~TF_IN_TABLE;
+		t->flags &= ~TF_IN_TABLE;
 	}
 	tcp_timers_cancel_all(s, t);
 	ring_free_buf(&t->snd);
@@ -591,7 +591,7 @@ tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum tcp_fsm_event ev,
 	}
 	if (was_listed) {
 		(void)coda_conntab_delete(s->ct, &t->key, NULL);
-		t->flags &= (uint16_t)~TF_IN_TABLE;
+		t->flags &= ~TF_IN_TABLE;
 	}
 	tcp_timers_cancel_all(s, t);
 	/* A child not accepted yet: out of its listener's counts. */
@@ -610,7 +610,7 @@ tcp_close_tcb(struct coda_tcp_stack *s, struct tcb *t, enum tcp_fsm_event ev,
 				if (l->aq_tail == tcp_idx(s, t))
 					l->aq_tail = prev;
 			}
-			t->flags &= (uint16_t)~TF_ACCEPTQ;
+			t->flags &= ~TF_ACCEPTQ;
 		}
 		l->pending--;
 		t->parent = NIL;
@@ -638,7 +638,7 @@ tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
 	uint64_t now = s->now;
 	int rc;
 
-	tw.snd_nxt = t->snd_nxt;
+	tw.snd_nxt = coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt;
 	tw.rcv_nxt = t->rcv_nxt;
 	tw.rcv_wscale = t->ws_ok ? t->rcv_wscale : 0;
 	tw.rcv_wnd = (uint16_t)(tcp_rcv_wnd(t) >> tw.rcv_wscale > 65535 ?
@@ -655,7 +655,7 @@ tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
 	 * kept, counted by the table). The TCB itself is done: TIME-WAIT is
 	 * the entry's from now on (the TIME-WAIT gauge counts entries).
 	 */
-	t->flags &= (uint16_t)~TF_IN_TABLE;
+	t->flags &= ~TF_IN_TABLE;
 	if (rc == 0) {
 		s->st.tw_entered++;
 		t->flags |= TF_IN_TW;
@@ -749,7 +749,7 @@ coda_tcp_accept(struct coda_tcp_stack *s, int lsock)
 	l->pending--;
 	c->aq_next = NIL;
 	c->parent = NIL;
-	c->flags = (uint16_t)((c->flags & ~TF_ACCEPTQ) | TF_APP);
+	c->flags = (c->flags & ~TF_ACCEPTQ) | TF_APP;
 	return (int)ci;
 }
 
@@ -813,6 +813,7 @@ coda_tcp_connect(struct coda_tcp_stack *s, const struct coda_conntab_key *key, u
 	t->flags |= TF_IN_TABLE;
 	t->iss = tcp_isn(s, &k, now);
 	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->recover = t->iss; /* RFC 6582 §3.2 */
 	t->snd_data = t->iss + 1;
 	t->ts_offset = tcp_ts_offset(s, &k);
 	t->ts_ok = s->conf.timestamps; /* offered; kept only if the SYN-ACK agrees */
@@ -1006,7 +1007,7 @@ abort_tcb(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		/* SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: "Respond with ok and delete the TCB". */
 		break;
 	}
-	t->flags &= (uint16_t)~TF_APP;
+	t->flags &= ~TF_APP;
 	tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, 0);
 }
 
@@ -1028,23 +1029,23 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 		for (uint32_t i = 0; i < s->conf.nb_tcb; i++)
 			if ((s->tcb[i].flags & TF_USED) && s->tcb[i].parent == (uint32_t)sock)
 				abort_tcb(s, &s->tcb[i], now);
-		t->flags &= (uint16_t)~(TF_APP | TF_LISTENER);
+		t->flags &= ~(TF_APP | TF_LISTENER);
 		tcp_set_state(s, t, TCP_EV_CLOSE);
 		tcb_release(s, t);
 		return 0;
 	}
 	switch (t->state) {
 	case CODA_TCP_S_CLOSED:
-		t->flags &= (uint16_t)~TF_APP;
+		t->flags &= ~TF_APP;
 		tcb_release(s, t);
 		return 0;
 	case CODA_TCP_S_TIME_WAIT:
-		t->flags &= (uint16_t)~TF_APP;
+		t->flags &= ~TF_APP;
 		tcb_release(s, t);
 		return 0;
 	case CODA_TCP_S_SYN_SENT:
 		/* RFC 9293 §3.10.4: "Delete the TCB"; no RST (CASES A8). */
-		t->flags &= (uint16_t)~TF_APP;
+		t->flags &= ~TF_APP;
 		tcp_close_tcb(s, t, TCP_EV_CLOSE, CODA_TCP_CLOSE_ABORTED, 0);
 		return 0;
 	default:
@@ -1061,8 +1062,8 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 		abort_tcb(s, t, now);
 		return 0;
 	}
-	t->flags &= (uint16_t)~TF_APP;
-	t->flags |= TF_SHUT_RD;
+	t->flags &= ~TF_APP;
+	t->flags |= TF_SHUT_RD | TF_ORPHAN;
 	queue_fin(s, t, now);
 	/* Already in FIN-WAIT-2 after a shutdown(WR): the orphan timeout starts now. */
 	if (t->state == CODA_TCP_S_FIN_WAIT_2)

@@ -58,7 +58,7 @@ tcp_timers_cancel_all(struct coda_tcp_stack *s, struct tcb *t)
 {
 	for (unsigned int k = 0; k < TCP_TIMERS; k++)
 		tcp_timer_cancel(s, t, (enum tcp_timer)k);
-	t->flags &= (uint16_t)~TF_PERSIST;
+	t->flags &= ~TF_PERSIST;
 }
 
 /* RFC 6298 §2: update SRTT, RTTVAR and RTO from one measurement (ms). */
@@ -97,7 +97,7 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 
 	if (t->flags & TF_PERSIST) {
 		/* Zero-window probe; back off like a retransmission, never give up while answered. */
-		t->flags &= (uint16_t)~TF_PERSIST;
+		t->flags &= ~TF_PERSIST;
 		tcp_send_probe(s, t, now);
 		if (t->backoff < 16)
 			t->backoff++;
@@ -178,7 +178,7 @@ on_timer(struct coda_tcp_stack *s, uint32_t h, uint64_t now)
 		break;
 	case TCP_T_FW2:
 		/* Orphaned FIN-WAIT-2 for too long: drop it silently (Linux tcp_fin_timeout). */
-		if (t->state == CODA_TCP_S_FIN_WAIT_2 && !(t->flags & TF_APP))
+		if (t->state == CODA_TCP_S_FIN_WAIT_2 && (t->flags & TF_ORPHAN))
 			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, 0);
 		break;
 	default:

@@ -473,6 +473,105 @@ test_user_timeout_close_wait(void **state)
 	th_fini(&t);
 }
 
+/* Data to a connection the application has not accepted yet is queued, not answered by RST. */
+static void
+test_data_before_accept(void **state)
+{
+	struct th t;
+	struct th_out *o;
+	char b[100];
+
+	(void)state;
+	th_init(&t);
+	SEND(&t, .flags = TCP_SYN, .seq = TH_TB_ISN, .mss = 1460);
+	o = EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK);
+	t.S = o->seg.seq + 1;
+	t.R = TH_TB_ISN + 1;
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S);
+	SEND(&t, .flags = TCP_ACK | TCP_PSH, .seq = t.R, .ack = t.S, .len = 100);
+	ADVANCE(&t, 100);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 100);
+	EXPECT_NOTHING(&t);
+	t.sock = coda_tcp_accept(t.s, t.lsock);
+	assert_true(t.sock >= 0);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, b, sizeof(b), t.now), 100);
+	th_fini(&t);
+}
+
+/*
+ * Zero window: a probe byte after the RTO; once the peer takes it and opens
+ * its window, the rest follows (the probe byte counts as sent: its ACK is
+ * not an ACK of unsent data).
+ */
+static void
+test_zero_window_probe(void **state)
+{
+	struct th t;
+
+	(void)state;
+	th_init(&t);
+	th_estab_passive(&t);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S, .win = 0);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, "0123456789", 10, t.now), 10);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 1100);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S, .len = 1);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S + 1, .win = 100);
+	EXPECT_SENT(&t, .seq = t.S + 1, .len = 9);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S + 10, .win = 100);
+	EXPECT_NOTHING(&t);
+	assert_int_equal(th_info(&t).snd_una, t.S + 10);
+	th_fini(&t);
+}
+
+/* Three duplicate ACKs resend the one segment at SND.UNA (fast retransmit), not the window. */
+static void
+test_fast_retransmit_one_segment(void **state)
+{
+	struct th t;
+	uint8_t data[4380];
+	unsigned int i;
+
+	(void)state;
+	memset(data, 'd', sizeof(data));
+	th_init(&t);
+	th_estab_passive(&t);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, data, sizeof(data), t.now), (int)sizeof(data));
+	for (i = 0; i < 3; i++)
+		EXPECT_SENT(&t, .seq = t.S + 1460 * i, .len = 1460);
+	for (i = 0; i < 3; i++)
+		SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S, .len = 1460);
+	EXPECT_NOTHING(&t);
+	/* The ACK of everything ends recovery; nothing else is resent. */
+	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S + 4380);
+	EXPECT_NOTHING(&t);
+	th_fini(&t);
+}
+
+/* After a timeout sends SND.NXT back, a pure ACK still carries the highest sequence number sent. */
+static void
+test_ack_after_timeout_carries_snd_max(void **state)
+{
+	struct th t;
+	uint8_t data[2920];
+
+	(void)state;
+	memset(data, 'd', sizeof(data));
+	th_init(&t);
+	th_estab_passive(&t);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, data, sizeof(data), t.now), (int)sizeof(data));
+	EXPECT_SENT(&t, .seq = t.S, .len = 1460);
+	EXPECT_SENT(&t, .seq = t.S + 1460, .len = 1460);
+	ADVANCE(&t, 1100);
+	EXPECT_SENT(&t, .seq = t.S, .len = 1460); /* go back: the first segment again */
+	/* Data from the peer now: its ACK must say seq = S + 2920, not S + 1460. */
+	SEND(&t, .flags = TCP_ACK | TCP_PSH, .seq = t.R, .ack = t.S, .len = 10);
+	ADVANCE(&t, 50);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S + 2920, .ack = t.R + 10, .len = 0);
+	th_fini(&t);
+}
+
 int
 main(void)
 {
@@ -491,6 +590,10 @@ main(void)
 		cmocka_unit_test(test_syn_ack_timeout),
 		cmocka_unit_test(test_close_syn_received),
 		cmocka_unit_test(test_user_timeout_close_wait),
+		cmocka_unit_test(test_data_before_accept),
+		cmocka_unit_test(test_zero_window_probe),
+		cmocka_unit_test(test_fast_retransmit_one_segment),
+		cmocka_unit_test(test_ack_after_timeout_carries_snd_max),
 	};
 
 	return cmocka_run_group_tests_name("tcp_api", tests, NULL, NULL);
