@@ -18,7 +18,7 @@
  *
  * Design: a TCB per connection in a preallocated pool, indexed by the
  * connection table (lib/conntab); all timers in one coda_wheel (handle =
- * TCB index x CODA_TCP_TIMERS + kind); TIME-WAIT entries in the table's
+ * TCB index x 5 + kind); TIME-WAIT entries in the table's
  * compact store, decided by tcp_tw_input() (tcp_timewait.h). Segment
  * arrival follows RFC 9293 §3.10.7 in order: validate (sequence
  * acceptability, RST, SYN, ACK, text, FIN) then act; every state change
@@ -145,10 +145,29 @@ struct coda_tcp_conf {
 	bool timestamps;	  /**< RFC 7323 timestamps [true]. */
 	bool window_scaling;	  /**< RFC 7323 window scaling [true]. */
 	bool sack;		  /**< Offer and accept SACK-permitted [true] (parsed, no SACK recovery yet). */
-	uint64_t seed[2];	  /**< Secret key of the ISN function and the table's hash: random. */
+	/*
+	 * The [POLICY] cases of CASES.md without a field above (docs/tcp.md
+	 * gives each one's reasoning):
+	 */
+	/** H8: a SYN refused in TIME-WAIT gets a rate-limited challenge ACK [true]; false: dropped (RFC 6191). */
+	bool tw_syn_challenge_ack;
+	/** I4: giving up after the user timeout sends <SEQ=SND.NXT><CTL=RST> [false: nothing, RFC 9293 §3.10.8]. */
+	bool user_timeout_rst;
+	/** B6: a duplicate ACK in LAST-ACK gets a (rate-limited) challenge ACK [false: silence, RFC "can be ignored"]. */
+	bool last_ack_dup_ack_reply;
+	/** D3: data arriving after shutdown(RD) resets the connection [false: ACKed and dropped, as Linux]. */
+	bool shut_rd_data_rst;
+	/** G4: a segment without data exactly at RCV.NXT+RCV.WND is accepted [false: unacceptable, RFC 9293 Table 6]. */
+	bool accept_at_window_edge;
+	/** J1: a bare FIN at RCV.NXT with a zero window is accepted [true, as Linux and smoltcp]. */
+	bool zero_window_fin;
+	/** K2: an RST discards received data not read yet [false: it is read first, then the error]. */
+	bool rst_flushes_rcv;
+	/** Secret key of the ISN function and the table's hash; all zero: taken from getrandom(). */
+	uint64_t seed[2];
 };
 
-/** Fill @p c with the defaults above and seed 0 (set a random seed before use). */
+/** Fill @p c with the defaults above and seed 0 (a random one is drawn at creation). */
 void coda_tcp_conf_default(struct coda_tcp_conf *c);
 
 /**
@@ -207,7 +226,8 @@ struct coda_tcp_stack;
  *
  * @return the stack, or NULL with errno EINVAL (bad configuration: a
  *         capacity of 0 sockets, MSS below 64, buffers below the MSS or
- *         above 1 GiB, a timeout of 0) or ENOMEM.
+ *         above 1 GiB, a timeout of 0), ENOMEM, or the errno of
+ *         getrandom() when the seed is zero and no randomness is available.
  */
 struct coda_tcp_stack *coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now,
 				       coda_tcp_tx_fn tx, void *tx_arg, coda_tcp_event_fn ev,
@@ -308,6 +328,19 @@ int coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now);
  * @return 0; -EBADF.
  */
 int coda_tcp_abort(struct coda_tcp_stack *s, int sock, uint64_t now);
+
+/**
+ * SO_LINGER for a non-blocking API (CASES E10 [POLICY]). With @p on and
+ * @p ms 0, close() aborts: RST in a synchronized state, no TIME-WAIT
+ * (SO_LINGER {1, 0}). With @p on and @p ms > 0, close() still returns at
+ * once and sends the queued data and the FIN, but if they are not all
+ * acknowledged within @p ms the connection is aborted with an RST (reason
+ * ABORTED): a bound on how long a closing connection may linger. Off (the
+ * default): close() is graceful with no bound but the user timeout.
+ *
+ * @return 0; -EBADF; -EINVAL for a listening socket.
+ */
+int coda_tcp_set_linger(struct coda_tcp_stack *s, int sock, bool on, uint32_t ms);
 
 /** Describe socket @p sock. @return 0; -EBADF. */
 int coda_tcp_info(const struct coda_tcp_stack *s, int sock, struct coda_tcp_info *info);

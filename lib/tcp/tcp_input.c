@@ -492,8 +492,15 @@ text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_
 		return true;
 	}
 	room = t->rcv.buf != NULL ? ring_free(&t->rcv) : 0;
-	if (t->flags & TF_SHUT_RD)
+	if (t->flags & TF_SHUT_RD) {
+		/* CASES D3 [POLICY]: RFC 1122 lets a half-duplex close reset on data; Linux ACKs it. */
+		if (s->conf.shut_rd_data_rst && (t->flags & TF_APP)) {
+			tcp_send_rst_tcb(s, t, now, true);
+			tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, -ECONNRESET);
+			return false;
+		}
 		room = n; /* acknowledged and dropped unread */
+	}
 	if (n > room) {
 		tcp_drop(s, TCP_FD_RCV_BUF_FULL);
 		n = room;
@@ -596,6 +603,9 @@ rst_input(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, ui
 		return;
 	default:
 		/* "any outstanding RECEIVEs and SEND should receive 'reset' responses ... enter the CLOSED state, delete the TCB" */
+		/* CASES K2 [POLICY]: "All segment queues should be flushed" if so configured. */
+		if (s->conf.rst_flushes_rcv && t->rcv.buf != NULL)
+			t->rcv.len = 0;
 		tcp_close_tcb(s, t, TCP_EV_RCV_RST, CODA_TCP_CLOSE_RESET, -ECONNRESET);
 		return;
 	}
@@ -630,8 +640,12 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 	 * CASES J1 [POLICY, accept]: a bare FIN at RCV.NXT with a zero
 	 * window is taken, as Linux and smoltcp do: the FIN needs no buffer.
 	 */
-	if (!acceptable && wnd == 0 && (seg->flags & TCP_FIN) && seg->payload_len == 0 &&
-	    seg->seq == t->rcv_nxt)
+	if (!acceptable && wnd == 0 && s->conf.zero_window_fin && (seg->flags & TCP_FIN) &&
+	    seg->payload_len == 0 && seg->seq == t->rcv_nxt)
+		acceptable = true;
+	/* CASES G4 [POLICY]: Linux takes a segment without data at exactly RCV.NXT+RCV.WND. */
+	if (!acceptable && s->conf.accept_at_window_edge && slen == 0 && wnd > 0 &&
+	    seg->seq == t->rcv_nxt + wnd)
 		acceptable = true;
 	if (!acceptable) {
 		/* "If an incoming segment is not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set, if so drop the segment and return)" */
@@ -748,6 +762,10 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 			tcp_close_tcb(s, t, TCP_EV_RCV_ACK_OF_FIN, CODA_TCP_CLOSE_NORMAL, 0);
 			return;
 		}
+		/* CASES B6 [POLICY]: a duplicate ACK "can be ignored"; smoltcp challenge-ACKs it. */
+		if (s->conf.last_ack_dup_ack_reply && seg->ack == t->snd_una &&
+		    seg->payload_len == 0 && !(seg->flags & TCP_FIN))
+			challenge_ack(s, t, now);
 		tcp_output(s, t, now); /* queued data and the FIN, as the window opens */
 		return;
 	default:

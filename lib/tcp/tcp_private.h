@@ -36,6 +36,7 @@ enum tcp_timer {
 	TCP_T_DELACK, /* delayed ACK */
 	TCP_T_FW2,    /* orphaned FIN-WAIT-2 */
 	TCP_T_KEEP,   /* keepalive (RFC 1122 4.2.3.6), when configured */
+	TCP_T_LINGER, /* close() with a linger time: abort if not done by then */
 	TCP_TIMERS
 };
 
@@ -94,6 +95,7 @@ enum tcp_fsm_drop {
 #define TF_PERSIST 0x4000   /* the RTX timer is the zero-window probe */
 #define TF_IN_TW 0x8000	    /* its connection went on in a TIME-WAIT entry of the table */
 #define TF_ORPHAN 0x10000   /* closed by the application; the connection finishes alone */
+#define TF_LINGER 0x20000   /* coda_tcp_set_linger(on): linger_ms applies at close() */
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -126,6 +128,7 @@ struct tcb {
 	uint64_t last_oow_ms; /* last rate-limited ACK (RFC 5961 challenge, out of window) */
 	uint64_t last_rx;     /* when the last segment arrived (keepalive) */
 	uint8_t kprobes;      /* keepalive probes sent without an answer */
+	uint32_t linger_ms;   /* with TF_LINGER */
 	struct tcp_ring snd, rcv;
 	/*
 	 * Out-of-order data, already in the receive ring at its place past the
@@ -177,7 +180,7 @@ struct coda_tcp_stack {
 	X(RCV_FIN_ACK, "FIN received that also acknowledges our FIN")                          \
 	X(RCV_ACK_OF_FIN, "ACK of our FIN received")                                           \
 	X(RCV_RST, "acceptable RST received")                                                  \
-	X(ABORT, "abort(), close() with unread data, data after close()")                      \
+	X(ABORT, "abort(), close() with unread data or linger 0, data after close(), linger time over") \
 	X(TIMEOUT, "user timeout, orphaned FIN-WAIT-2 timeout, keepalive")                     \
 	X(TW_EXPIRE, "2 MSL timer")
 

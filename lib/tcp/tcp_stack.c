@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "tcp_private.h"
 
@@ -93,6 +94,13 @@ coda_tcp_conf_default(struct coda_tcp_conf *c)
 	c->timestamps = true;
 	c->window_scaling = true;
 	c->sack = true;
+	c->tw_syn_challenge_ack = true;
+	c->user_timeout_rst = false;
+	c->last_ack_dup_ack_reply = false;
+	c->shut_rd_data_rst = false;
+	c->accept_at_window_edge = false;
+	c->zero_window_fin = true;
+	c->rst_flushes_rcv = false;
 }
 
 /* --- keyed hash (SipHash-2-4) for ISNs and timestamp offsets ---------------- */
@@ -200,6 +208,12 @@ coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn t
 	if (s == NULL)
 		goto err;
 	s->conf = *conf;
+	/* RFC 6528: the ISN function's key is secret and random per start. */
+	if (conf->seed[0] == 0 && conf->seed[1] == 0 &&
+	    getrandom(s->conf.seed, sizeof(s->conf.seed), 0) != (ssize_t)sizeof(s->conf.seed)) {
+		err = errno != 0 ? errno : EIO;
+		goto err;
+	}
 	s->tx = tx;
 	s->tx_arg = tx_arg;
 	s->ev = ev;
@@ -210,7 +224,7 @@ coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn t
 	cc.nb_tw = conf->nb_tw;
 	cc.nb_tw6 = conf->nb_tw6;
 	cc.tw_policy = conf->tw_policy;
-	cc.seed = conf->seed[0] ^ rotl(conf->seed[1], 17);
+	cc.seed = s->conf.seed[0] ^ rotl(s->conf.seed[1], 17);
 	cc.now = now;
 	s->ct = coda_conntab_create(&cc);
 	s->wheel = coda_wheel_create(conf->nb_tcb * TCP_TIMERS, now);
@@ -219,7 +233,7 @@ coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn t
 		goto err;
 	s->twc.rfc1337 = conf->rfc1337;
 	s->twc.reopen = conf->tw_reopen;
-	s->twc.syn_challenge_ack = true;
+	s->twc.syn_challenge_ack = conf->tw_syn_challenge_ack;
 	s->twc.timestamps = conf->timestamps;
 	s->twc.ack_interval_ms = conf->challenge_ack_interval_ms;
 	s->twc.twice_msl_ms = 2 * (uint64_t)conf->msl_ms;
@@ -1051,6 +1065,11 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 	default:
 		break;
 	}
+	/* SO_LINGER {1, 0}: close() is an abort. */
+	if ((t->flags & TF_LINGER) && t->linger_ms == 0) {
+		abort_tcb(s, t, now);
+		return 0;
+	}
 	/*
 	 * RFC 1122 §4.2.2.13: "If such a host issues a CLOSE call while
 	 * received data is still pending in TCP, or if new data is received
@@ -1065,6 +1084,8 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 	t->flags &= ~TF_APP;
 	t->flags |= TF_SHUT_RD | TF_ORPHAN;
 	queue_fin(s, t, now);
+	if ((t->flags & TF_LINGER) && t->state != CODA_TCP_S_CLOSED)
+		tcp_timer_arm(s, t, TCP_T_LINGER, now + t->linger_ms);
 	/* Already in FIN-WAIT-2 after a shutdown(WR): the orphan timeout starts now. */
 	if (t->state == CODA_TCP_S_FIN_WAIT_2)
 		tcp_timer_arm(s, t, TCP_T_FW2, now + s->conf.fin_wait2_timeout_ms);
@@ -1094,6 +1115,23 @@ coda_tcp_abort(struct coda_tcp_stack *s, int sock, uint64_t now)
 	    t->state == CODA_TCP_S_TIME_WAIT)
 		return coda_tcp_close(s, sock, now);
 	abort_tcb(s, t, now);
+	return 0;
+}
+
+int
+coda_tcp_set_linger(struct coda_tcp_stack *s, int sock, bool on, uint32_t ms)
+{
+	struct tcb *t = app_tcb(s, sock);
+
+	if (t == NULL)
+		return -EBADF;
+	if (t->flags & TF_LISTENER)
+		return -EINVAL;
+	if (on)
+		t->flags |= TF_LINGER;
+	else
+		t->flags &= ~TF_LINGER;
+	t->linger_ms = ms;
 	return 0;
 }
 

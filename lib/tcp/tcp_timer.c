@@ -18,6 +18,8 @@
  *    <ACK=RCV.NXT> every keepalive_intvl_ms; keepalive_probes unanswered
  *    ones end the connection (TIMEOUT). The timer is not re-armed per
  *    segment: it checks the time of the last one when it fires.
+ *  - LINGER: close() with a linger time (coda_tcp_set_linger()): a
+ *    connection whose data and FIN are not acknowledged by then is aborted.
  *  - FW2: an orphaned FIN-WAIT-2 connection is dropped after
  *    fin_wait2_timeout_ms (a half-closed one, still held by its
  *    application, never times out).
@@ -117,6 +119,9 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, 0);
 			return;
 		}
+		/* CASES I4 [POLICY]: silent (RFC 9293 §3.10.8, Linux) or an RST (smoltcp). */
+		if (s->conf.user_timeout_rst)
+			tcp_send_rst_tcb(s, t, now, false);
 		tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
 		return;
 	}
@@ -175,6 +180,17 @@ on_timer(struct coda_tcp_stack *s, uint32_t h, uint64_t now)
 		break;
 	case TCP_T_KEEP:
 		on_keepalive(s, t, now);
+		break;
+	case TCP_T_LINGER:
+		/*
+		 * The linger time is over: if data or the FIN are still not
+		 * acknowledged (FIN-WAIT-1, CLOSING, LAST-ACK), abort.
+		 */
+		if (t->state == CODA_TCP_S_FIN_WAIT_1 || t->state == CODA_TCP_S_CLOSING ||
+		    t->state == CODA_TCP_S_LAST_ACK) {
+			tcp_send_rst_tcb(s, t, now, true);
+			tcp_close_tcb(s, t, TCP_EV_ABORT, CODA_TCP_CLOSE_ABORTED, 0);
+		}
 		break;
 	case TCP_T_FW2:
 		/* Orphaned FIN-WAIT-2 for too long: drop it silently (Linux tcp_fin_timeout). */
