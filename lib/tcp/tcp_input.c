@@ -611,121 +611,187 @@ rst_input(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, ui
 	}
 }
 
+/*
+ * Validation of a segment to a synchronized TCB (or SYN-RECEIVED), one
+ * function per concern in RFC 9293 §3.10.7.4 order. Each returns a verdict
+ * and sends nothing: go on, or drop under a reason with an answer (none, an
+ * ACK, a rate-limited challenge ACK, an RST <SEQ=SEG.ACK>, our SYN-ACK
+ * again). seg_reject() carries the answer out.
+ */
+enum seg_answer {
+	ANS_NONE,	   /* drop silently */
+	ANS_ACK,	   /* <SEQ=SND.NXT><ACK=RCV.NXT>, rate limited unless it carried data */
+	ANS_CHALLENGE,	   /* RFC 5961 challenge ACK, rate limited */
+	ANS_RST_SEG_ACK,   /* <SEQ=SEG.ACK><CTL=RST> */
+	ANS_SYN_ACK_AGAIN, /* our SYN-ACK was lost: send it again */
+};
+
+struct seg_verdict {
+	bool ok;		/* go on */
+	enum seg_answer answer; /* when not ok */
+	unsigned int reason;	/* drop counter, when not ok */
+};
+
+#define VERDICT_OK ((struct seg_verdict){.ok = true})
+#define VERDICT_DROP(why, ans) ((struct seg_verdict){.ok = false, .answer = (ans), .reason = (why)})
+
+/* Timestamps: RFC 7323 §3.2 (none on a connection that uses them) and PAWS (§5.3 R1). */
+static struct seg_verdict
+check_timestamps(const struct tcb *t, const struct tcp_seg *seg, uint64_t now)
+{
+	if (t->ts_ok && !(seg->opts & TCP_OPT_TS) && !(seg->flags & TCP_RST) &&
+	    t->state != CODA_TCP_S_SYN_RECEIVED)
+		return VERDICT_DROP(TCP_FD_NO_TS, ANS_NONE);
+	/* "If ... SEG.TSval < TS.Recent ... the segment is not acceptable: send an ACK, drop" */
+	if (paws_reject(t, seg, now))
+		return VERDICT_DROP(TCP_FD_PAWS, ANS_ACK);
+	return VERDICT_OK;
+}
+
+/* First: sequence acceptability, RFC 9293 Table 6, with the J1 and G4 policies. */
+static struct seg_verdict
+check_sequence(const struct coda_tcp_stack *s, const struct tcb *t, const struct tcp_seg *seg)
+{
+	uint32_t slen = tcp_seg_len(seg);
+	uint32_t wnd = coda_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+
+	if (coda_seq_acceptable(seg->seq, slen, t->rcv_nxt, wnd))
+		return VERDICT_OK;
+	/* CASES J1 [POLICY]: a bare FIN at RCV.NXT with a zero window: the FIN needs no buffer. */
+	if (wnd == 0 && s->conf.zero_window_fin && (seg->flags & TCP_FIN) &&
+	    seg->payload_len == 0 && seg->seq == t->rcv_nxt)
+		return VERDICT_OK;
+	/* CASES G4 [POLICY]: Linux takes a segment without data at exactly RCV.NXT+RCV.WND. */
+	if (s->conf.accept_at_window_edge && slen == 0 && wnd > 0 && seg->seq == t->rcv_nxt + wnd)
+		return VERDICT_OK;
+	/* "If an incoming segment is not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set, if so drop the segment and return)" */
+	return VERDICT_DROP(TCP_FD_OUT_OF_WINDOW, (seg->flags & TCP_RST) ? ANS_NONE : ANS_ACK);
+}
+
+/* Fourth: SYN. RFC 5961 §4: a challenge ACK "irrespective of the sequence number". */
+static struct seg_verdict
+check_syn(const struct tcb *t, const struct tcp_seg *seg)
+{
+	if (!(seg->flags & TCP_SYN))
+		return VERDICT_OK;
+	if (t->state == CODA_TCP_S_SYN_RECEIVED && (t->flags & TF_PASSIVE) && seg->seq == t->irs)
+		return VERDICT_DROP(TCP_FD_SYN_SYNCHRONIZED, ANS_SYN_ACK_AGAIN);
+	return VERDICT_DROP(TCP_FD_SYN_SYNCHRONIZED, ANS_CHALLENGE);
+}
+
+/* Fifth: ACK: present, and acceptable (SYN-RECEIVED: RFC 9293; otherwise RFC 5961 §5.2). */
+static struct seg_verdict
+check_ack(const struct tcb *t, const struct tcp_seg *seg)
+{
+	/* "if the ACK bit is off, drop the segment and return" */
+	if (!(seg->flags & TCP_ACK))
+		return VERDICT_DROP(TCP_FD_NO_ACK, ANS_NONE);
+	if (t->state == CODA_TCP_S_SYN_RECEIVED) {
+		/* "If SND.UNA < SEG.ACK =< SND.NXT ...; If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>" */
+		if (!(coda_seq_lt(t->snd_una, seg->ack) && coda_seq_leq(seg->ack, t->snd_nxt)))
+			return VERDICT_DROP(TCP_FD_SYN_RCVD_BAD_ACK, ANS_RST_SEG_ACK);
+		return VERDICT_OK;
+	}
+	/* Acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; otherwise "send an ACK, drop". */
+	if (coda_seq_gt(seg->ack, t->snd_max))
+		return VERDICT_DROP(TCP_FD_ACK_UNSENT, ANS_CHALLENGE);
+	if (coda_seq_lt(seg->ack, t->snd_una - (t->max_snd_wnd ? t->max_snd_wnd : 65535)))
+		return VERDICT_DROP(TCP_FD_ACK_TOO_OLD, ANS_CHALLENGE);
+	return VERDICT_OK;
+}
+
+/* Carry out a rejection: count it, send its answer. */
+static void
+seg_reject(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg,
+	   struct seg_verdict v, uint64_t now)
+{
+	tcp_drop(s, v.reason);
+	switch (v.answer) {
+	case ANS_ACK:
+		oow_ack(s, t, seg, now);
+		break;
+	case ANS_CHALLENGE:
+		challenge_ack(s, t, now);
+		break;
+	case ANS_RST_SEG_ACK:
+		tcp_send_raw(s, &t->key, seg->ack, 0, TCP_RST, 0, false, 0, 0);
+		break;
+	case ANS_SYN_ACK_AGAIN:
+		t->snd_nxt = t->iss;
+		tcp_output(s, t, now);
+		break;
+	default:
+		break;
+	}
+}
+
+/* SYN-RECEIVED and an acceptable ACK: ESTABLISHED, then to the listener's accept queue. */
+static void
+syn_received_acked(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg)
+{
+	t->snd_una = seg->ack;
+	t->snd_data = seg->ack;
+	t->snd_wnd = seg_wnd(t, seg);
+	t->max_snd_wnd = t->snd_wnd;
+	t->snd_wl1 = seg->seq;
+	t->snd_wl2 = seg->ack;
+	t->backoff = 0;
+	t->rtx_start = 0;
+	tcp_timer_cancel(s, t, TCP_T_RTX);
+	tcp_set_state(s, t, TCP_EV_RCV_ACK_OF_SYN);
+	if (t->parent != NIL) {
+		struct tcb *l = &s->tcb[t->parent];
+
+		t->flags |= TF_ACCEPTQ;
+		t->aq_next = NIL;
+		if (l->aq_tail == NIL)
+			l->aq_head = tcp_idx(s, t);
+		else
+			s->tcb[l->aq_tail].aq_next = tcp_idx(s, t);
+		l->aq_tail = tcp_idx(s, t);
+		tcp_event(s, l, CODA_TCP_EV_ACCEPTED);
+	} else if (t->flags & TF_APP) {
+		tcp_event(s, t, CODA_TCP_EV_CONNECTED);
+	}
+}
+
+/*
+ * A segment for a TCB: validate (timestamps, sequence, RST, SYN, ACK),
+ * then act: the ACK's effects, the closing states' transitions, the text,
+ * the FIN. Each transition is an event of the table (tcp_set_state()).
+ */
 void
 tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_t now)
 {
-	uint32_t slen = tcp_seg_len(seg), wnd;
-	bool acceptable;
+	struct seg_verdict v;
 
 	if (t->state == CODA_TCP_S_SYN_SENT) {
 		syn_sent_input(s, t, seg, now);
 		return;
 	}
-	/* Segments without timestamps on a connection that uses them (RFC 7323 §3.2): drop, RST excepted. */
-	if (t->ts_ok && !(seg->opts & TCP_OPT_TS) && !(seg->flags & TCP_RST) &&
-	    t->state != CODA_TCP_S_SYN_RECEIVED) {
-		tcp_drop(s, TCP_FD_NO_TS);
+	v = check_timestamps(t, seg, now);
+	if (v.ok)
+		v = check_sequence(s, t, seg);
+	if (!v.ok) {
+		seg_reject(s, t, seg, v, now);
 		return;
 	}
-	/* PAWS before the sequence check (RFC 7323 §5.3 R1): an old duplicate gets an ACK. */
-	if (paws_reject(t, seg, now)) {
-		tcp_drop(s, TCP_FD_PAWS);
-		oow_ack(s, t, seg, now);
-		return;
-	}
-	/* First: sequence acceptability, RFC 9293 Table 6. */
-	wnd = coda_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-	acceptable = coda_seq_acceptable(seg->seq, slen, t->rcv_nxt, wnd);
-	/*
-	 * CASES J1 [POLICY, accept]: a bare FIN at RCV.NXT with a zero
-	 * window is taken, as Linux and smoltcp do: the FIN needs no buffer.
-	 */
-	if (!acceptable && wnd == 0 && s->conf.zero_window_fin && (seg->flags & TCP_FIN) &&
-	    seg->payload_len == 0 && seg->seq == t->rcv_nxt)
-		acceptable = true;
-	/* CASES G4 [POLICY]: Linux takes a segment without data at exactly RCV.NXT+RCV.WND. */
-	if (!acceptable && s->conf.accept_at_window_edge && slen == 0 && wnd > 0 &&
-	    seg->seq == t->rcv_nxt + wnd)
-		acceptable = true;
-	if (!acceptable) {
-		/* "If an incoming segment is not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set, if so drop the segment and return)" */
-		tcp_drop(s, TCP_FD_OUT_OF_WINDOW);
-		if (!(seg->flags & TCP_RST))
-			oow_ack(s, t, seg, now);
-		return;
-	}
-	/* Second: RST. */
+	/* Second: RST (RFC 5961: exact, or a challenge ACK; never PAWS). */
 	if (seg->flags & TCP_RST) {
 		rst_input(s, t, seg, now);
 		return;
 	}
-	/* Fourth: SYN. RFC 5961 §4: challenge ACK "irrespective of the sequence number". */
-	if (seg->flags & TCP_SYN) {
-		if (t->state == CODA_TCP_S_SYN_RECEIVED && (t->flags & TF_PASSIVE) &&
-		    seg->seq == t->irs) {
-			/* The peer's SYN again: our SYN-ACK was lost; send it again. */
-			t->snd_nxt = t->iss;
-			tcp_output(s, t, now);
-			return;
-		}
-		tcp_drop(s, TCP_FD_SYN_SYNCHRONIZED);
-		challenge_ack(s, t, now);
+	v = check_syn(t, seg);
+	if (v.ok)
+		v = check_ack(t, seg);
+	if (!v.ok) {
+		seg_reject(s, t, seg, v, now);
 		return;
 	}
-	/* Fifth: ACK. "if the ACK bit is off, drop the segment and return" */
-	if (!(seg->flags & TCP_ACK)) {
-		tcp_drop(s, TCP_FD_NO_ACK);
-		return;
-	}
+	/* Act on the ACK. */
 	if (t->state == CODA_TCP_S_SYN_RECEIVED) {
-		/* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state ...; If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>" */
-		if (!(coda_seq_lt(t->snd_una, seg->ack) && coda_seq_leq(seg->ack, t->snd_nxt))) {
-			tcp_drop(s, TCP_FD_SYN_RCVD_BAD_ACK);
-			tcp_send_raw(s, &t->key, seg->ack, 0, TCP_RST, 0, false, 0, 0);
-			return;
-		}
-		t->snd_una = seg->ack;
-		t->snd_data = seg->ack;
-		t->snd_wnd = seg_wnd(t, seg);
-		t->max_snd_wnd = t->snd_wnd;
-		t->snd_wl1 = seg->seq;
-		t->snd_wl2 = seg->ack;
-		t->backoff = 0;
-		t->rtx_start = 0;
-		tcp_timer_cancel(s, t, TCP_T_RTX);
-		tcp_set_state(s, t, TCP_EV_RCV_ACK_OF_SYN);
-		if (t->parent != NIL) {
-			struct tcb *l = &s->tcb[t->parent];
-
-			t->flags |= TF_ACCEPTQ;
-			t->aq_next = NIL;
-			if (l->aq_tail == NIL)
-				l->aq_head = tcp_idx(s, t);
-			else
-				s->tcb[l->aq_tail].aq_next = tcp_idx(s, t);
-			l->aq_tail = tcp_idx(s, t);
-			tcp_event(s, l, CODA_TCP_EV_ACCEPTED);
-		} else if (t->flags & TF_APP) {
-			tcp_event(s, t, CODA_TCP_EV_CONNECTED);
-		}
+		syn_received_acked(s, t, seg);
 	} else {
-		/* RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT. */
-		if (coda_seq_gt(seg->ack, t->snd_max)) {
-			tcp_drop(s, TCP_FD_ACK_UNSENT);
-			if (tcp_ack_rate_ok(s, t, true)) {
-				s->st.tx_challenge_ack++;
-				tcp_send_ack(s, t, now);
-			}
-			return;
-		}
-		if (coda_seq_lt(seg->ack, t->snd_una - (t->max_snd_wnd ? t->max_snd_wnd : 65535))) {
-			tcp_drop(s, TCP_FD_ACK_TOO_OLD);
-			if (tcp_ack_rate_ok(s, t, true)) {
-				s->st.tx_challenge_ack++;
-				tcp_send_ack(s, t, now);
-			}
-			return;
-		}
 		if (coda_seq_gt(seg->ack, t->snd_una)) {
 			ack_advance(s, t, seg, now);
 		} else if (seg->ack == t->snd_una && seg->payload_len == 0 &&
