@@ -245,6 +245,9 @@ tcp_retransmit_one(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		return;
 	off = seq - t->snd_data;
 	avail = off <= t->snd.len ? t->snd.len - off : 0;
+	/* Only what was sent before: new data waits for the window like any (RFC 5681 §3.2). */
+	if (avail > t->snd_max - seq)
+		avail = t->snd_max - seq;
 	n = avail < t->mss ? avail : t->mss;
 	if ((t->flags & TF_FIN_SENT) && seq + n == t->snd_fin)
 		flags |= TCP_FIN;
@@ -363,6 +366,8 @@ tcp_send_probe(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 	t->snd_nxt = t->snd_una;
 	off = t->snd_nxt - t->snd_data;
 	if (off < t->snd.len) {
+		if (t->rtx_start == 0)
+			t->rtx_start = now; /* the user timeout counts from the first unanswered byte */
 		send_seg(s, t, t->snd_nxt, 1, TCP_ACK, now);
 		t->snd_nxt++;
 		if (coda_seq_gt(t->snd_nxt, t->snd_max))

@@ -210,15 +210,19 @@ unsigned int coda_wheel_advance(struct coda_wheel *w, uint64_t now, uint32_t *ex
 				unsigned int max);
 
 /**
- * Whether some pending timer is due at @p now (coda_wheel_next_expiry() <= @p now):
- * after coda_wheel_advance(w, now, ...), true means more are waiting.
+ * Whether a slot is due at @p now: after coda_wheel_advance(w, now, ...),
+ * true means more work is waiting (due timers, or cancelled entries whose
+ * chunks the next calls give back), so a caller that wants everything
+ * done calls advance again while it is true.
  */
 bool coda_wheel_due(const struct coda_wheel *w, uint64_t now);
 
 /**
  * The earliest tick at which a pending timer may fire (its slot's time), or
  * UINT64_MAX when none is pending. A worker may sleep, or skip advancing,
- * until then.
+ * until then. (A slot holding only cancelled timers may make it earlier
+ * than the first real expiry while other timers are pending: an early
+ * wake-up, never a late one.)
  */
 uint64_t coda_wheel_next_expiry(const struct coda_wheel *w);
 

@@ -982,18 +982,33 @@ coda_wheel_take_earliest(struct coda_wheel *w, uint32_t *out, unsigned int max)
 	return n;
 }
 
+/* The time of the first occupied slot, cancelled entries included. */
+static uint64_t
+first_slot_time(const struct coda_wheel *w)
+{
+	if (w->slots[DUE_SLOT].head != NIL)
+		return w->clk > 0 ? w->clk - 1 : 0;
+	return next_tick(w, w->clk, UINT64_MAX);
+}
+
 bool
 coda_wheel_due(const struct coda_wheel *w, uint64_t now)
 {
-	return coda_wheel_next_expiry(w) <= now;
+	/*
+	 * Slot-based: true also for a slot holding only cancelled entries,
+	 * so that a caller looping while it is true also gives their chunks
+	 * back (each advance call's work stays bounded).
+	 */
+	return first_slot_time(w) <= now;
 }
 
 uint64_t
 coda_wheel_next_expiry(const struct coda_wheel *w)
 {
-	if (w->slots[DUE_SLOT].head != NIL)
-		return w->clk > 0 ? w->clk - 1 : 0;
-	return next_tick(w, w->clk, UINT64_MAX);
+	/* Slots may still hold cancelled entries (lazy cancel): nothing pending is nothing due. */
+	if (w->count == 0)
+		return UINT64_MAX;
+	return first_slot_time(w);
 }
 
 uint64_t
