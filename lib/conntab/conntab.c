@@ -1309,6 +1309,16 @@ coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
 		return -EEXIST;
 	if (p->nb == 0)
 		goto skip;
+	/*
+	 * Bring the pool's clock up to now through ticks where nothing is
+	 * due (delivering nothing), so the entry's lateness is that of 2 MSL
+	 * from now, not from whenever the caller last expired entries.
+	 */
+	if (coda_wheel_clock(p->wheel) <= now) {
+		uint32_t none[1];
+
+		(void)coda_wheel_advance(p->wheel, now, none, 0);
+	}
 	clk = coda_wheel_clock(p->wheel);
 	if (expiry > clk && expiry - clk > CODA_WHEEL_MAX_DELAY)
 		return -ERANGE;

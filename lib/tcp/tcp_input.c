@@ -859,7 +859,7 @@ coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const
 	uint32_t v;
 	int l;
 
-	s->now = now;
+	tcp_catch_up(s, now);
 	s->st.rx_segments++;
 	rc = tcp_seg_parse(tcp, len, &seg);
 	if (rc != TCP_DROP_NONE) {

@@ -158,6 +158,7 @@ struct coda_tcp_stack {
 	uint64_t chack_sec;   /* second of the global challenge-ACK count */
 	uint32_t chack_count; /* challenge ACKs sent in that second */
 	uint16_t next_port;   /* ephemeral port search start */
+	uint32_t depth;	      /* > 0 inside coda_tcp_timers() or an application callback */
 	struct coda_tcp_stats st;
 	uint8_t out[TCP_HDR_MAX_LEN + 65536]; /* segment being built */
 };
@@ -220,6 +221,7 @@ int tcp_bufs_alloc(struct coda_tcp_stack *s, struct tcb *t);
 int tcp_listener_find(const struct coda_tcp_stack *s, const struct coda_conntab_key *k);
 void tcp_drop(struct coda_tcp_stack *s, unsigned int reason);
 bool tcp_ack_rate_ok(struct coda_tcp_stack *s, struct tcb *t, bool challenge);
+void tcp_catch_up(struct coda_tcp_stack *s, uint64_t now);
 
 static inline uint32_t
 tcp_idx(const struct coda_tcp_stack *s, const struct tcb *t)

@@ -322,8 +322,27 @@ tcb_release(struct coda_tcp_stack *s, struct tcb *t)
 void
 tcp_event(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
 {
-	if (s->ev != NULL)
+	if (s->ev != NULL) {
+		s->depth++;
 		s->ev(s->ev_arg, (int)tcp_idx(s, t), ev);
+		s->depth--;
+	}
+}
+
+/*
+ * Run the timers due by @p now before an application call or a segment is
+ * processed at @p now, when the caller has not run them (each call's `now`
+ * is the truth: what was due before it has happened). Only from the
+ * outermost call: inside coda_tcp_timers() or an event callback, the
+ * state being worked on must not change under the caller.
+ */
+void
+tcp_catch_up(struct coda_tcp_stack *s, uint64_t now)
+{
+	s->now = now;
+	if (s->depth == 0 &&
+	    (coda_wheel_due(s->wheel, now) || coda_conntab_tw_due(s->ct, now)))
+		coda_tcp_timers(s, now);
 }
 
 /*
@@ -797,7 +816,7 @@ coda_tcp_connect(struct coda_tcp_stack *s, const struct coda_conntab_key *key, u
 	uint32_t v;
 	int rc;
 
-	s->now = now;
+	tcp_catch_up(s, now);
 	if ((k.family != AF_INET && k.family != AF_INET6) || k.rport == 0)
 		return -EINVAL;
 	if (k.lport == 0) {
@@ -890,7 +909,8 @@ coda_tcp_send(struct coda_tcp_stack *s, int sock, const void *buf, uint32_t len,
 	struct tcb *t = app_tcb(s, sock);
 	uint32_t n;
 
-	s->now = now;
+	tcp_catch_up(s, now);
+	t = app_tcb(s, sock);
 	if (t == NULL)
 		return -EBADF;
 	if (t->flags & TF_LISTENER)
@@ -929,7 +949,8 @@ coda_tcp_recv(struct coda_tcp_stack *s, int sock, void *buf, uint32_t len, uint6
 	struct tcb *t = app_tcb(s, sock);
 	uint32_t n, before;
 
-	s->now = now;
+	tcp_catch_up(s, now);
+	t = app_tcb(s, sock);
 	if (t == NULL)
 		return -EBADF;
 	if (t->flags & TF_LISTENER)
@@ -986,7 +1007,8 @@ coda_tcp_shutdown(struct coda_tcp_stack *s, int sock, int how, uint64_t now)
 {
 	struct tcb *t = app_tcb(s, sock);
 
-	s->now = now;
+	tcp_catch_up(s, now);
+	t = app_tcb(s, sock);
 	if (t == NULL)
 		return -EBADF;
 	if (how < CODA_TCP_SHUT_RD || how > CODA_TCP_SHUT_RDWR)
@@ -1030,7 +1052,8 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 {
 	struct tcb *t = app_tcb(s, sock);
 
-	s->now = now;
+	tcp_catch_up(s, now);
+	t = app_tcb(s, sock);
 	if (t == NULL)
 		return -EBADF;
 	if (t->flags & TF_LISTENER) {
@@ -1097,7 +1120,8 @@ coda_tcp_abort(struct coda_tcp_stack *s, int sock, uint64_t now)
 {
 	struct tcb *t = app_tcb(s, sock);
 
-	s->now = now;
+	tcp_catch_up(s, now);
+	t = app_tcb(s, sock);
 	if (t == NULL)
 		return -EBADF;
 	/*

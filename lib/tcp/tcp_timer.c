@@ -40,6 +40,17 @@ handle(const struct coda_tcp_stack *s, const struct tcb *t, enum tcp_timer k)
 void
 tcp_timer_arm(struct coda_tcp_stack *s, struct tcb *t, enum tcp_timer k, uint64_t at)
 {
+	uint32_t none[1];
+
+	/*
+	 * A wheel's lateness is relative to the delay from its clock: if the
+	 * caller has not run the timers for a while, bring the clock up to
+	 * now first, through the ticks where nothing is due (a call that
+	 * delivers nothing: max 0), so that a 200 ms timer armed after an
+	 * hour's idle is not placed as an hour-long one.
+	 */
+	if (coda_wheel_clock(s->wheel) <= s->now)
+		(void)coda_wheel_advance(s->wheel, s->now, none, 0);
 	(void)coda_wheel_arm(s->wheel, handle(s, t, k), at);
 }
 
@@ -98,7 +109,18 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 	uint32_t flight;
 
 	if (t->flags & TF_PERSIST) {
-		/* Zero-window probe; back off like a retransmission, never give up while answered. */
+		/*
+		 * Zero-window probe; back off like a retransmission. Probes that
+		 * are answered (an ACK, even with a zero window) keep the
+		 * connection (RFC 9293 §3.8.6.1); unanswered ones run into the
+		 * user timeout like any retransmission.
+		 */
+		if (t->rtx_start != 0 && now - t->rtx_start >= s->conf.user_timeout_ms) {
+			if (s->conf.user_timeout_rst)
+				tcp_send_rst_tcb(s, t, now, false);
+			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
+			return;
+		}
 		t->flags &= ~TF_PERSIST;
 		tcp_send_probe(s, t, now);
 		if (t->backoff < 16)
@@ -168,7 +190,12 @@ on_timer(struct coda_tcp_stack *s, uint32_t h, uint64_t now)
 {
 	struct tcb *t = &s->tcb[h / TCP_TIMERS];
 
-	if (!(t->flags & TF_USED))
+	/*
+	 * One advance delivers a batch: an earlier timer of the batch may
+	 * have ended this connection (keepalive, user timeout) after the
+	 * wheel handed this one out. A closed TCB has no timers.
+	 */
+	if (!(t->flags & TF_USED) || t->state == CODA_TCP_S_CLOSED)
 		return;
 	switch ((enum tcp_timer)(h % TCP_TIMERS)) {
 	case TCP_T_RTX:
@@ -209,6 +236,7 @@ coda_tcp_timers(struct coda_tcp_stack *s, uint64_t now)
 	unsigned int n, i, rounds;
 
 	s->now = now;
+	s->depth++;
 	for (rounds = 0; rounds < 1024; rounds++) {
 		n = coda_wheel_advance(s->wheel, now, due, 64);
 		for (i = 0; i < n; i++)
@@ -218,6 +246,7 @@ coda_tcp_timers(struct coda_tcp_stack *s, uint64_t now)
 	}
 	for (rounds = 0; rounds < 1024 && coda_conntab_tw_due(s->ct, now); rounds++)
 		(void)coda_conntab_tw_expire(s->ct, now, 256);
+	s->depth--;
 }
 
 uint64_t

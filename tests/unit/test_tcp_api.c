@@ -572,6 +572,32 @@ test_ack_after_timeout_carries_snd_max(void **state)
 	th_fini(&t);
 }
 
+/*
+ * A timer armed after a long time without coda_tcp_timers() calls is placed
+ * by its delay from now, not from the wheel's stale clock: a 1 s
+ * retransmission after an hour's idle fires within its level's lateness
+ * (the stack runs the timers due by `now` before it processes a call).
+ */
+static void
+test_timer_after_long_idle(void **state)
+{
+	struct th t;
+
+	(void)state;
+	th_init(&t);
+	th_estab_passive(&t);
+	t.now += 3600000; /* an hour passes; nobody runs the timers */
+	t.tb_tsval += 3600000;
+	assert_int_equal(coda_tcp_send(t.s, t.sock, "x", 1, t.now), 1);
+	EXPECT_SENT(&t, .seq = t.S, .len = 1);
+	/* RTO 1 s (no RTT sample yet): level 2 of the wheel, at most 63 ms late. */
+	ADVANCE(&t, 999);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 64);
+	EXPECT_SENT(&t, .seq = t.S, .len = 1);
+	th_fini(&t);
+}
+
 int
 main(void)
 {
@@ -594,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_zero_window_probe),
 		cmocka_unit_test(test_fast_retransmit_one_segment),
 		cmocka_unit_test(test_ack_after_timeout_carries_snd_max),
+		cmocka_unit_test(test_timer_after_long_idle),
 	};
 
 	return cmocka_run_group_tests_name("tcp_api", tests, NULL, NULL);
