@@ -170,9 +170,16 @@ on_keepalive(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 {
 	if (s->conf.keepalive_ms == 0 || t->state == CODA_TCP_S_CLOSED)
 		return;
-	if (now - t->last_rx < s->conf.keepalive_ms) {
+	/*
+	 * Not while data is in flight (the retransmissions probe the path,
+	 * and the user timeout ends it), as Linux does; RFC 1122 4.2.3.6 asks
+	 * for probes on an idle connection.
+	 */
+	if (now - t->last_rx < s->conf.keepalive_ms || t->snd_una != t->snd_max) {
 		t->kprobes = 0;
-		tcp_timer_arm(s, t, TCP_T_KEEP, t->last_rx + s->conf.keepalive_ms);
+		tcp_timer_arm(s, t, TCP_T_KEEP,
+			      (now - t->last_rx < s->conf.keepalive_ms ? t->last_rx : now) +
+				      s->conf.keepalive_ms);
 		return;
 	}
 	if (t->kprobes >= s->conf.keepalive_probes) {
@@ -180,8 +187,14 @@ on_keepalive(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		return;
 	}
 	t->kprobes++;
-	tcp_send_raw(s, &t->key, t->snd_una - 1, t->rcv_nxt, TCP_ACK, 0, t->ts_ok,
-		     tcp_tsval(t, now), t->ts_recent);
+	{
+		uint8_t sh = t->ws_ok ? t->rcv_wscale : 0;
+		uint32_t w = tcp_rcv_wnd(t) >> sh;
+
+		tcp_send_raw(s, &t->key, t->snd_una - 1, t->rcv_nxt, TCP_ACK,
+			     (uint16_t)(w > 65535 ? 65535 : w), t->ts_ok, tcp_tsval(t, now),
+			     t->ts_recent);
+	}
 	tcp_timer_arm(s, t, TCP_T_KEEP, now + s->conf.keepalive_intvl_ms);
 }
 

@@ -305,7 +305,8 @@ test_keepalive(void **state)
 	ADVANCE(&t, 9999);
 	EXPECT_NOTHING(&t);
 	ADVANCE(&t, 600);
-	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S - 1, .ack = t.R, .len = 0);
+	/* The probe advertises the real window, like any segment. */
+	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S - 1, .ack = t.R, .len = 0, .win = t.W);
 	EXPECT_NOTHING(&t);
 	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S); /* answered */
 	ADVANCE(&t, 9999);
@@ -598,6 +599,26 @@ test_timer_after_long_idle(void **state)
 	th_fini(&t);
 }
 
+/* No keepalive probe while data is unacknowledged: the retransmissions probe the path. */
+static void
+test_keepalive_not_while_data_in_flight(void **state)
+{
+	struct th t;
+	struct th_out *o;
+
+	(void)state;
+	th_init_conf(&t, tweak_keepalive);
+	th_estab_passive(&t);
+	assert_int_equal(coda_tcp_send(t.s, t.sock, "data", 4, t.now), 4);
+	ADVANCE(&t, 15000);
+	while ((o = th_next(&t)) != NULL) {
+		assert_int_equal(o->seg.seq, t.S); /* retransmissions only */
+		assert_int_equal(o->seg.payload_len, 4);
+	}
+	EXPECT_STATE(&t, ESTABLISHED);
+	th_fini(&t);
+}
+
 int
 main(void)
 {
@@ -621,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_fast_retransmit_one_segment),
 		cmocka_unit_test(test_ack_after_timeout_carries_snd_max),
 		cmocka_unit_test(test_timer_after_long_idle),
+		cmocka_unit_test(test_keepalive_not_while_data_in_flight),
 	};
 
 	return cmocka_run_group_tests_name("tcp_api", tests, NULL, NULL);
