@@ -113,27 +113,6 @@ net_tx_drop(struct coda_net *net, enum coda_net_drop r)
 	net->stats.drops[r]++;
 }
 
-static bool
-ip4_ours(const struct coda_net *net, const uint8_t *a)
-{
-	uint32_t v;
-
-	memcpy(&v, a, 4);
-	for (uint32_t i = 0; i < net->conf.nb_ip4; i++)
-		if (net->conf.ip4[i] == v)
-			return true;
-	return false;
-}
-
-static bool
-ip6_ours(const struct coda_net *net, const uint8_t *a)
-{
-	for (uint32_t i = 0; i < net->conf.nb_ip6; i++)
-		if (memcmp(net->conf.ip6[i], a, 16) == 0)
-			return true;
-	return false;
-}
-
 /*
  * RFC 826 "Packet Reception", with states: the sender is merged into an
  * existing entry whoever the target; a request for one of our addresses
@@ -148,12 +127,12 @@ arp_input(struct coda_net *net, const struct coda_net_rx *rx, uint64_t now)
 {
 	const uint8_t *p = rx->l4, *sha = p + 8, *spa = p + 14, *tpa = p + 24;
 	uint16_t op = get16(p + 6);
-	bool for_us = ip4_ours(net, tpa);
+	bool for_us = net_ip4_ours(net, tpa);
 	struct neigh_entry *e;
 	uint32_t len;
 
 	net->stats.rx_arp++;
-	if (memcmp(spa, "\0\0\0\0", 4) != 0 && (sha[0] & 1) == 0 && !ip4_ours(net, spa)) {
+	if (memcmp(spa, "\0\0\0\0", 4) != 0 && (sha[0] & 1) == 0 && !net_ip4_ours(net, spa)) {
 		e = neigh_find(&net->arp, spa, now);
 		if (e == NULL && for_us && op == RTE_ARP_OP_REQUEST)
 			e = neigh_insert(net, &net->arp, spa);
@@ -230,7 +209,7 @@ ns_input(struct coda_net *net, const uint8_t *frame, const struct coda_net_rx *r
 	if (!nd_valid(rx, ND_OPT_SLLA, &sll) ||
 	    (dad && (sll != NULL || !ip6_is_snm_of(rx->key.laddr, target))))
 		return CODA_NET_DROP_BAD_ND;
-	if (!ip6_ours(net, target))
+	if (!net_ip6_ours(net, target))
 		return CODA_NET_DROP_NOT_FOR_US;
 	if (sll != NULL && (sll[0] & 1) == 0) {
 		e = neigh_find(&net->nd, src, now);

@@ -231,4 +231,8 @@ void neigh_tick(struct coda_net *net, struct neigh_cache *c, uint64_t now);
 void net_xmit(struct coda_net *net, const uint8_t *frame, uint32_t len);
 void net_tx_drop(struct coda_net *net, enum coda_net_drop r);
 
+/* parse.c: whether an address is one of the configured local addresses. */
+bool net_ip4_ours(const struct coda_net *net, const uint8_t *a);
+bool net_ip6_ours(const struct coda_net *net, const uint8_t *a);
+
 #endif /* CODA_NET_PRIVATE_H */

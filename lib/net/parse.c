@@ -49,8 +49,9 @@ coda_net_drop_desc(enum coda_net_drop r)
 	return drop_descs[r];
 }
 
-static bool
-ip4_is_ours(const struct coda_net *net, const uint8_t *a)
+/* Whether IPv4 address a (network byte order, 4 bytes) is one of ours. */
+bool
+net_ip4_ours(const struct coda_net *net, const uint8_t *a)
 {
 	uint32_t v;
 
@@ -61,8 +62,9 @@ ip4_is_ours(const struct coda_net *net, const uint8_t *a)
 	return false;
 }
 
-static bool
-ip6_is_ours(const struct coda_net *net, const uint8_t *a)
+/* Whether IPv6 address a (16 bytes) is one of ours. */
+bool
+net_ip6_ours(const struct coda_net *net, const uint8_t *a)
 {
 	for (uint32_t i = 0; i < net->conf.nb_ip6; i++)
 		if (memcmp(net->conf.ip6[i], a, 16) == 0)
@@ -203,7 +205,7 @@ parse_ip4(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct cod
 		return CODA_NET_DROP_FRAGMENT;
 	if (ip4_src_bad(p + 12))
 		return CODA_NET_DROP_BAD_SRC_ADDR;
-	if (!ip4_is_ours(net, p + 16))
+	if (!net_ip4_ours(net, p + 16))
 		return CODA_NET_DROP_NOT_FOR_US;
 	if (p[9] != IPPROTO_TCP && p[9] != IPPROTO_ICMP)
 		return CODA_NET_DROP_UNSUPPORTED_PROTO;
@@ -241,7 +243,7 @@ parse_ip6(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct cod
 	/* Multicast (ff00::/8) or loopback (::1) sources, RFC 4291 §2.5.3 and §2.7. */
 	if (p[8] == 0xff || (memcmp(p + 8, unspec, 15) == 0 && p[23] == 1))
 		return CODA_NET_DROP_BAD_SRC_ADDR;
-	if (!ip6_is_ours(net, p + 24)) {
+	if (!net_ip6_ours(net, p + 24)) {
 		if (!ip6_is_our_group(net, p + 24))
 			return CODA_NET_DROP_NOT_FOR_US;
 		rx->flags |= CODA_NET_RX_F_MCAST;
