@@ -729,6 +729,11 @@ seg_reject(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg,
 static void
 syn_received_acked(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg)
 {
+	/* An RTT sample from the SYN-ACK, unless it was retransmitted (Karn). */
+	if (t->ts_ok && (seg->opts & TCP_OPT_TS) && seg->tsecr != 0)
+		tcp_rtt_sample(s, t, (uint32_t)(tcp_tsval(t, s->now) - seg->tsecr));
+	else if (t->backoff == 0 && t->rtx_start != 0)
+		tcp_rtt_sample(s, t, (uint32_t)(s->now - t->rtx_start));
 	t->snd_una = seg->ack;
 	t->snd_data = seg->ack;
 	t->snd_wnd = seg_wnd(t, seg);

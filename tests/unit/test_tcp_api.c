@@ -515,7 +515,10 @@ test_zero_window_probe(void **state)
 	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S, .win = 0);
 	assert_int_equal(coda_tcp_send(t.s, t.sock, "0123456789", 10, t.now), 10);
 	EXPECT_NOTHING(&t);
-	ADVANCE(&t, 1100);
+	/* RTO 200 ms from the handshake's RTT sample (0 ms, raised to rto_min). */
+	ADVANCE(&t, 199);
+	EXPECT_NOTHING(&t);
+	ADVANCE(&t, 20);
 	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S, .len = 1);
 	SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S + 1, .win = 100);
 	EXPECT_SENT(&t, .seq = t.S + 1, .len = 9);
@@ -564,7 +567,7 @@ test_ack_after_timeout_carries_snd_max(void **state)
 	assert_int_equal(coda_tcp_send(t.s, t.sock, data, sizeof(data), t.now), (int)sizeof(data));
 	EXPECT_SENT(&t, .seq = t.S, .len = 1460);
 	EXPECT_SENT(&t, .seq = t.S + 1460, .len = 1460);
-	ADVANCE(&t, 1100);
+	ADVANCE(&t, 220); /* RTO 200 ms */
 	EXPECT_SENT(&t, .seq = t.S, .len = 1460); /* go back: the first segment again */
 	/* Data from the peer now: its ACK must say seq = S + 2920, not S + 1460. */
 	SEND(&t, .flags = TCP_ACK | TCP_PSH, .seq = t.R, .ack = t.S, .len = 10);
@@ -575,7 +578,7 @@ test_ack_after_timeout_carries_snd_max(void **state)
 
 /*
  * A timer armed after a long time without coda_tcp_timers() calls is placed
- * by its delay from now, not from the wheel's stale clock: a 1 s
+ * by its delay from now, not from the wheel's stale clock: a 200 ms
  * retransmission after an hour's idle fires within its level's lateness
  * (the stack runs the timers due by `now` before it processes a call).
  */
@@ -591,10 +594,10 @@ test_timer_after_long_idle(void **state)
 	t.tb_tsval += 3600000;
 	assert_int_equal(coda_tcp_send(t.s, t.sock, "x", 1, t.now), 1);
 	EXPECT_SENT(&t, .seq = t.S, .len = 1);
-	/* RTO 1 s (no RTT sample yet): level 2 of the wheel, at most 63 ms late. */
-	ADVANCE(&t, 999);
+	/* RTO 200 ms (the handshake's sample): level 1 of the wheel, at most 7 ms late. */
+	ADVANCE(&t, 199);
 	EXPECT_NOTHING(&t);
-	ADVANCE(&t, 64);
+	ADVANCE(&t, 8);
 	EXPECT_SENT(&t, .seq = t.S, .len = 1);
 	th_fini(&t);
 }
