@@ -143,10 +143,7 @@ passive_open(struct coda_tcp_stack *s, struct tcb *l, const struct coda_conntab_
 	t->snd_data = iss + 1;
 	t->ts_offset = tcp_ts_offset(s, k);
 	syn_options(s, t, seg, false);
-	for (t->rcv_wscale = 0; t->ws_ok && t->rcv_wscale < 14 &&
-				(s->conf.rcv_buf >> t->rcv_wscale) > 65535;
-	     t->rcv_wscale++)
-		;
+	t->rcv_wscale = t->ws_ok ? tcp_rcv_wscale(s->conf.rcv_buf) : 0;
 	t->snd_wnd = seg->wnd; /* a SYN's window is not scaled */
 	t->max_snd_wnd = t->snd_wnd;
 	t->snd_wl1 = seg->seq;
@@ -373,7 +370,7 @@ ack_advance(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, 
 static bool
 ooo_store(struct tcb *t, uint32_t seq, const uint8_t *p, uint32_t n)
 {
-	uint32_t off, room, pos, first, i, start, end;
+	uint32_t off, room, i, start, end;
 
 	if (t->rcv.buf == NULL || (t->flags & TF_SHUT_RD))
 		return false;
@@ -402,12 +399,7 @@ ooo_store(struct tcb *t, uint32_t seq, const uint8_t *p, uint32_t n)
 	t->ooo[t->nb_ooo].start = start;
 	t->ooo[t->nb_ooo].end = end;
 	t->nb_ooo++;
-	pos = (t->rcv.head + t->rcv.len + off) % t->rcv.size;
-	first = t->rcv.size - pos;
-	if (first > n)
-		first = n;
-	memcpy(t->rcv.buf + pos, p, first);
-	memcpy(t->rcv.buf, p + first, n - first);
+	ring_put(&t->rcv, t->rcv.len + off, p, n);
 	return true;
 }
 
@@ -509,12 +501,7 @@ text_input(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint64_
 	if (n == 0)
 		return true;
 	if (!(t->flags & TF_SHUT_RD)) {
-		uint32_t tail = (t->rcv.head + t->rcv.len) % t->rcv.size, first = t->rcv.size - tail;
-
-		if (first > n)
-			first = n;
-		memcpy(t->rcv.buf + tail, p, first);
-		memcpy(t->rcv.buf, p + first, n - first);
+		ring_put(&t->rcv, t->rcv.len, p, n);
 		t->rcv.len += n;
 	}
 	t->rcv_nxt += n;

@@ -119,16 +119,22 @@ tcp_rcv_wnd(const struct tcb *t)
 	return room > adv ? room : adv;
 }
 
+/* The window field of a (non-SYN) segment of t now: tcp_rcv_wnd() scaled down. */
+uint16_t
+tcp_wnd_value(const struct tcb *t)
+{
+	uint32_t f = tcp_rcv_wnd(t) >> (t->ws_ok ? t->rcv_wscale : 0);
+
+	return (uint16_t)(f > 65535 ? 65535 : f);
+}
+
 /* The window field for a segment of t now, and the new right edge it advertises. */
 static uint16_t
 wnd_field(struct tcb *t)
 {
-	uint32_t w = tcp_rcv_wnd(t);
 	uint8_t sh = t->ws_ok ? t->rcv_wscale : 0;
-	uint32_t f = w >> sh;
+	uint32_t f = tcp_wnd_value(t);
 
-	if (f > 65535)
-		f = 65535;
 	if (t->state != CODA_TCP_S_SYN_SENT && t->state != CODA_TCP_S_CLOSED &&
 	    coda_seq_gt(t->rcv_nxt + (f << sh), t->rcv_adv))
 		t->rcv_adv = t->rcv_nxt + (f << sh);
@@ -169,8 +175,7 @@ void
 tcp_send_rst_tcb(struct coda_tcp_stack *s, struct tcb *t, uint64_t now, bool with_ack)
 {
 	/* SND.MAX for the same reason as tcp_send_ack(): the peer's RCV.NXT, RFC 5961's exact match. */
-	tcp_send_raw(s, &t->key, coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt,
-		     with_ack ? t->rcv_nxt : 0,
+	tcp_send_raw(s, &t->key, tcp_snd_max(t), with_ack ? t->rcv_nxt : 0,
 		     (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0)), 0, t->ts_ok, tcp_tsval(t, now),
 		     t->ts_recent);
 }
@@ -181,7 +186,7 @@ send_seg(struct coda_tcp_stack *s, struct tcb *t, uint32_t seq, uint32_t len, ui
 	 uint64_t now)
 {
 	struct seg_opts o = {.wscale = -1};
-	uint32_t hl, off, first;
+	uint32_t hl;
 	uint16_t wnd;
 
 	if (flags & TCP_SYN) {
@@ -204,14 +209,8 @@ send_seg(struct coda_tcp_stack *s, struct tcb *t, uint32_t seq, uint32_t len, ui
 		wnd = wnd_field(t);
 	}
 	hl = build_header(s, &t->key, seq, (flags & TCP_ACK) ? t->rcv_nxt : 0, flags, wnd, &o);
-	if (len > 0) {
-		off = (t->snd.head + (seq - t->snd_data)) % t->snd.size;
-		first = t->snd.size - off;
-		if (first > len)
-			first = len;
-		memcpy(s->out + hl, t->snd.buf + off, first);
-		memcpy(s->out + hl + first, t->snd.buf, len - first);
-	}
+	if (len > 0)
+		ring_get(&t->snd, seq - t->snd_data, s->out + hl, len);
 	if (flags & TCP_ACK) {
 		t->flags &= ~TF_ACK_NOW;
 		tcp_timer_cancel(s, t, TCP_T_DELACK);
@@ -230,8 +229,7 @@ send_seg(struct coda_tcp_stack *s, struct tcb *t, uint32_t seq, uint32_t len, ui
 void
 tcp_send_ack(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 {
-	send_seg(s, t, coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt, 0, TCP_ACK,
-		 now);
+	send_seg(s, t, tcp_snd_max(t), 0, TCP_ACK, now);
 }
 
 /* Send the segment at SND.UNA again (fast retransmit, NewReno partial ACK); SND.NXT stays. */

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "coda_conntab.h"
 #include "coda_seq.h"
@@ -235,6 +236,51 @@ ring_free(const struct tcp_ring *r)
 	return r->size - r->len;
 }
 
+/* Copy n bytes into ring r at offset off from its head, wrapping around. */
+static inline void
+ring_put(struct tcp_ring *r, uint32_t off, const uint8_t *p, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->size, first = r->size - pos;
+
+	if (first > n)
+		first = n;
+	memcpy(r->buf + pos, p, first);
+	memcpy(r->buf, p + first, n - first);
+}
+
+/* Copy n bytes out of ring r from offset off from its head, wrapping around. */
+static inline void
+ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *p, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->size, first = r->size - pos;
+
+	if (first > n)
+		first = n;
+	memcpy(p, r->buf + pos, first);
+	memcpy(p + first, r->buf, n - first);
+}
+
+/*
+ * The highest sequence number sent (SND.MAX): what pure ACKs, RSTs and a
+ * TIME-WAIT entry carry, since SND.NXT goes back to SND.UNA on a timeout.
+ */
+static inline uint32_t
+tcp_snd_max(const struct tcb *t)
+{
+	return coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt;
+}
+
+/* Our window scale shift: the least that lets the window field cover the receive buffer. */
+static inline uint8_t
+tcp_rcv_wscale(uint32_t rcv_buf)
+{
+	uint8_t sh = 0;
+
+	while (sh < 14 && (rcv_buf >> sh) > 65535)
+		sh++;
+	return sh;
+}
+
 /* tcp_output.c */
 void tcp_output(struct coda_tcp_stack *s, struct tcb *t, uint64_t now);
 void tcp_send_ack(struct coda_tcp_stack *s, struct tcb *t, uint64_t now);
@@ -246,6 +292,7 @@ void tcp_send_raw(struct coda_tcp_stack *s, const struct coda_conntab_key *k, ui
 		  uint32_t ack, uint8_t flags, uint16_t wnd, bool ts, uint32_t tsval,
 		  uint32_t tsecr);
 uint32_t tcp_rcv_wnd(const struct tcb *t);
+uint16_t tcp_wnd_value(const struct tcb *t);
 uint32_t tcp_tsval(const struct tcb *t, uint64_t now);
 
 /* tcp_timer.c */

@@ -671,12 +671,10 @@ tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
 	uint64_t now = s->now;
 	int rc;
 
-	tw.snd_nxt = coda_seq_gt(t->snd_max, t->snd_nxt) ? t->snd_max : t->snd_nxt;
+	tw.snd_nxt = tcp_snd_max(t);
 	tw.rcv_nxt = t->rcv_nxt;
 	tw.rcv_wscale = t->ws_ok ? t->rcv_wscale : 0;
-	tw.rcv_wnd = (uint16_t)(tcp_rcv_wnd(t) >> tw.rcv_wscale > 65535 ?
-					65535 :
-					tcp_rcv_wnd(t) >> tw.rcv_wscale);
+	tw.rcv_wnd = tcp_wnd_value(t);
 	tw.ts_on = t->ts_ok;
 	tw.ts_recent = t->ts_recent;
 	tw.ts_recent_ms = t->ts_recent_ms;
@@ -853,10 +851,7 @@ coda_tcp_connect(struct coda_tcp_stack *s, const struct coda_conntab_key *key, u
 	t->ws_ok = s->conf.window_scaling;
 	t->sack_ok = s->conf.sack;
 	t->mss = 536;
-	for (t->rcv_wscale = 0; t->ws_ok && t->rcv_wscale < 14 &&
-				(s->conf.rcv_buf >> t->rcv_wscale) > 65535;
-	     t->rcv_wscale++)
-		;
+	t->rcv_wscale = t->ws_ok ? tcp_rcv_wscale(s->conf.rcv_buf) : 0;
 	t->rtx_start = now;
 	tcp_set_state(s, t, TCP_EV_CONNECT);
 	s->st.opened_active++;
@@ -868,26 +863,15 @@ coda_tcp_connect(struct coda_tcp_stack *s, const struct coda_conntab_key *key, u
 static void
 ring_write(struct tcp_ring *r, const uint8_t *p, uint32_t n)
 {
-	uint32_t tail = (r->head + r->len) % r->size, first = r->size - tail;
-
-	if (first > n)
-		first = n;
-	memcpy(r->buf + tail, p, first);
-	memcpy(r->buf, p + first, n - first);
+	ring_put(r, r->len, p, n);
 	r->len += n;
 }
 
 static void
 ring_read(struct tcp_ring *r, uint8_t *p, uint32_t n)
 {
-	uint32_t first = r->size - r->head;
-
-	if (first > n)
-		first = n;
-	if (p != NULL) {
-		memcpy(p, r->buf + r->head, first);
-		memcpy(p + first, r->buf, n - first);
-	}
+	if (p != NULL)
+		ring_get(r, 0, p, n);
 	r->head = (r->head + n) % r->size;
 	r->len -= n;
 }

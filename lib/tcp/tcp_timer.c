@@ -102,6 +102,16 @@ tcp_rtt_sample(struct coda_tcp_stack *s, struct tcb *t, uint32_t rtt)
 	t->rto = rto;
 }
 
+/* The user timeout (R2) is over: end the connection, TIMEOUT. */
+static void
+give_up(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
+{
+	/* CASES I4 [POLICY]: silent (RFC 9293 §3.10.8, Linux) or an RST (smoltcp). */
+	if (s->conf.user_timeout_rst)
+		tcp_send_rst_tcb(s, t, now, false);
+	tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
+}
+
 static void
 on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 {
@@ -116,9 +126,7 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		 * user timeout like any retransmission.
 		 */
 		if (t->rtx_start != 0 && now - t->rtx_start >= s->conf.user_timeout_ms) {
-			if (s->conf.user_timeout_rst)
-				tcp_send_rst_tcb(s, t, now, false);
-			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
+			give_up(s, t, now);
 			return;
 		}
 		t->flags &= ~TF_PERSIST;
@@ -141,10 +149,7 @@ on_rtx(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 			tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, 0);
 			return;
 		}
-		/* CASES I4 [POLICY]: silent (RFC 9293 §3.10.8, Linux) or an RST (smoltcp). */
-		if (s->conf.user_timeout_rst)
-			tcp_send_rst_tcb(s, t, now, false);
-		tcp_close_tcb(s, t, TCP_EV_TIMEOUT, CODA_TCP_CLOSE_TIMEOUT, -ETIMEDOUT);
+		give_up(s, t, now);
 		return;
 	}
 	/* RFC 6298 (5.5)-(5.7): back off, go back to SND.UNA; RFC 5681 (4): ssthresh, cwnd. */
@@ -187,14 +192,8 @@ on_keepalive(struct coda_tcp_stack *s, struct tcb *t, uint64_t now)
 		return;
 	}
 	t->kprobes++;
-	{
-		uint8_t sh = t->ws_ok ? t->rcv_wscale : 0;
-		uint32_t w = tcp_rcv_wnd(t) >> sh;
-
-		tcp_send_raw(s, &t->key, t->snd_una - 1, t->rcv_nxt, TCP_ACK,
-			     (uint16_t)(w > 65535 ? 65535 : w), t->ts_ok, tcp_tsval(t, now),
-			     t->ts_recent);
-	}
+	tcp_send_raw(s, &t->key, t->snd_una - 1, t->rcv_nxt, TCP_ACK, tcp_wnd_value(t), t->ts_ok,
+		     tcp_tsval(t, now), t->ts_recent);
 	tcp_timer_arm(s, t, TCP_T_KEEP, now + s->conf.keepalive_intvl_ms);
 }
 

@@ -622,6 +622,28 @@ test_keepalive_not_while_data_in_flight(void **state)
 	th_fini(&t);
 }
 
+/*
+ * With window scaling, the window field is the free receive buffer shifted
+ * by our scale (RFC 7323 §2.3): 1000 unread bytes of 262144 with a shift of
+ * 3 (the least that covers 262144 in 16 bits) advertise (262144 - 1000) >> 3.
+ */
+static void
+test_window_field_scaled(void **state)
+{
+	struct th t;
+	char b[1000];
+
+	(void)state;
+	th_init(&t);
+	th_estab_passive_opts(&t, false, 7);
+	SEND(&t, .flags = TCP_ACK | TCP_PSH, .seq = t.R, .ack = t.S, .len = 1000);
+	ADVANCE(&t, 100);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 1000, .win = (262144 - 1000) >> 3);
+	assert_int_equal(th_info(&t).rcv_wnd, 262144 - 1000);
+	assert_int_equal(coda_tcp_recv(t.s, t.sock, b, sizeof(b), t.now), 1000);
+	th_fini(&t);
+}
+
 int
 main(void)
 {
@@ -646,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_ack_after_timeout_carries_snd_max),
 		cmocka_unit_test(test_timer_after_long_idle),
 		cmocka_unit_test(test_keepalive_not_while_data_in_flight),
+		cmocka_unit_test(test_window_field_scaled),
 	};
 
 	return cmocka_run_group_tests_name("tcp_api", tests, NULL, NULL);
