@@ -314,8 +314,9 @@ th_expect_sent(struct th *t, const char *file, int line, const struct th_exp *e)
 	return o;
 }
 
-#define EXPECT_SENT(t, ...)                                                                    \
-	th_expect_sent((t), __FILE__, __LINE__,                                                \
+/* EXPECT_SENT() reporting line @p line (for helpers that check on their caller's behalf). */
+#define EXPECT_SENT_AT(t, line, ...)                                                           \
+	th_expect_sent((t), __FILE__, (line),                                                  \
 		       &(struct th_exp){.flags = TH_ANY,                                       \
 					.seq = TH_ANY,                                         \
 					.ack = TH_ANY,                                         \
@@ -325,6 +326,8 @@ th_expect_sent(struct th *t, const char *file, int line, const struct th_exp *e)
 					.tsecr = TH_ANY,                                       \
 					.mss = TH_ANY,                                         \
 					__VA_ARGS__})
+
+#define EXPECT_SENT(t, ...) EXPECT_SENT_AT((t), __LINE__, __VA_ARGS__)
 
 /* The DUT sent nothing (more). */
 static inline void

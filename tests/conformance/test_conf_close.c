@@ -83,22 +83,14 @@ advance_until_sent(struct th *t, uint64_t limit, const char *file, int line)
 
 /* An ACK from the DUT, now or when its delayed-ACK timer fires. */
 static struct th_out *
-expect_ack_soon(struct th *t, uint32_t seq, uint32_t ack, const char *file, int line)
+expect_ack_soon(struct th *t, uint32_t seq, uint32_t ack, int line)
 {
 	if (!pending(t))
 		ADVANCE(t, t->conf.delayed_ack_ms);
-	return th_expect_sent(t, file, line,
-			      &(struct th_exp){.flags = TCP_ACK,
-					       .seq = seq,
-					       .ack = ack,
-					       .win = TH_ANY,
-					       .len = 0,
-					       .ts = TH_ANY,
-					       .tsecr = TH_ANY,
-					       .mss = TH_ANY});
+	return EXPECT_SENT_AT(t, line, .flags = TCP_ACK, .seq = seq, .ack = ack);
 }
 
-#define EXPECT_ACK_SOON(t, seq, ack) expect_ack_soon((t), (seq), (ack), __FILE__, __LINE__)
+#define EXPECT_ACK_SOON(t, seq, ack) expect_ack_soon((t), (seq), (ack), __LINE__)
 
 /*
  * Let @p ms pass, timer by timer; every segment the DUT sends meanwhile
@@ -1059,17 +1051,9 @@ test_B7_old_fin_last_ack(void **state)
  * ack=R+1 (FreeBSD).
  */
 static void
-expect_ack_of_crossing_fin(struct th *t, const char *file, int line)
+expect_ack_of_crossing_fin(struct th *t, int line)
 {
-	struct th_out *o = th_expect_sent(t, file, line,
-					  &(struct th_exp){.flags = TH_ANY,
-							   .seq = TH_ANY,
-							   .ack = t->R + 1,
-							   .win = TH_ANY,
-							   .len = 0,
-							   .ts = TH_ANY,
-							   .tsecr = TH_ANY,
-							   .mss = TH_ANY});
+	struct th_out *o = EXPECT_SENT_AT(t, line, .ack = t->R + 1);
 
 	if (o->seg.flags == TCP_ACK && o->seg.seq == t->S + 1)
 		return;
@@ -1077,7 +1061,7 @@ expect_ack_of_crossing_fin(struct th *t, const char *file, int line)
 		return;
 	fail_msg("%s:%d: the crossing FIN drew flags 0x%02x seq=%u; expected . seq=%u or F. "
 		 "seq=%u",
-		 file, line, o->seg.flags, o->seg.seq, t->S + 1, t->S);
+		 __FILE__, line, o->seg.flags, o->seg.seq, t->S + 1, t->S);
 }
 
 /* C1: FINs cross → CLOSING; < . ack=S+1 → TIME-WAIT for 2 MSL. */
@@ -1090,7 +1074,7 @@ test_C1_fin_fin_wait_1(void **state)
 	th_init(t);
 	th_fin_wait_1(t, true);
 	SEND(t, .flags = TCP_FIN | TCP_ACK, .seq = t->R, .ack = t->S);
-	expect_ack_of_crossing_fin(t, __FILE__, __LINE__);
+	expect_ack_of_crossing_fin(t, __LINE__);
 	EXPECT_NOTHING(t);
 	EXPECT_STATE(t, CLOSING);
 	SEND(t, .flags = TCP_ACK, .seq = t->R + 1, .ack = t->S + 1);
@@ -1111,7 +1095,7 @@ test_C1_fin_fin_wait_1_half_closed(void **state)
 	th_init(t);
 	th_fin_wait_1(t, false);
 	SEND(t, .flags = TCP_FIN | TCP_ACK, .seq = t->R, .ack = t->S);
-	expect_ack_of_crossing_fin(t, __FILE__, __LINE__);
+	expect_ack_of_crossing_fin(t, __LINE__);
 	EXPECT_NOTHING(t);
 	EXPECT_STATE(t, CLOSING);
 	assert_int_equal(ev_count(t, t->sock, CODA_TCP_EV_PEER_FIN), 1);

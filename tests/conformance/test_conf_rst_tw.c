@@ -47,19 +47,6 @@
 /* ------------------------------------------------------------------ */
 /* Helpers local to this file.                                         */
 
-/* EXPECT_SENT with the caller's line, for helpers. */
-#define EXPECT_SENT_AT(t, line, ...)                                                           \
-	th_expect_sent((t), __FILE__, (line),                                                  \
-		       &(struct th_exp){.flags = TH_ANY,                                       \
-					.seq = TH_ANY,                                         \
-					.ack = TH_ANY,                                         \
-					.win = TH_ANY,                                         \
-					.len = 0,                                              \
-					.ts = TH_ANY,                                          \
-					.tsecr = TH_ANY,                                       \
-					.mss = TH_ANY,                                         \
-					__VA_ARGS__})
-
 static void
 expect_state_at(struct th *t, enum coda_tcp_state st, const char *what, int line)
 {
