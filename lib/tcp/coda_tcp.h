@@ -15,6 +15,9 @@
  * call, and gets every segment to send through a callback, as bytes (TCP
  * header with options, then payload; checksum field 0, for the IP layer or
  * the NIC to fill). So it runs in-process under a virtual clock in tests.
+ * A call first runs the timers due by its `now` if the caller has not run
+ * them (the outermost call only: not from inside coda_tcp_timers() or an
+ * event callback).
  *
  * Design: a TCB per connection in a preallocated pool, indexed by the
  * connection table (lib/conntab); all timers in one coda_wheel (handle =
