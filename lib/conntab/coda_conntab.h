@@ -405,6 +405,13 @@ unsigned int coda_conntab_lookup_bulk(struct coda_conntab *t,
 				      uint32_t *values, uint64_t *hit_mask);
 
 /**
+ * A number that changes whenever any key's value changes (insert, delete,
+ * replace, TIME-WAIT entered, expired or recycled), owner only: values
+ * from coda_conntab_lookup_bulk() still hold while it is unchanged.
+ */
+uint64_t coda_conntab_generation(const struct coda_conntab *t);
+
+/**
  * Look up @p k from any thread, concurrently with the owner's changes
  * (not counted in the stats). A key in the table for the whole call is
  * found; a key absent for the whole call is not; a key inserted or deleted

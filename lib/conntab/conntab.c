@@ -54,11 +54,7 @@
 #include "coda_wheel.h"
 
 #ifdef CODA_CONNTAB_RCU
-/* DPDK's rte_ring_elem_pvt.h, included by rte_rcu_qsbr.h, trips -Wundef. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wundef"
 #include <rte_rcu_qsbr.h>
-#pragma GCC diagnostic pop
 #endif
 
 #define CACHE_LINE 64
@@ -1068,6 +1064,14 @@ prefetch_key(const struct coda_conntab *t, uint64_t h)
 
 	if (m != 0)
 		prefetch_entry(t, b->val[__builtin_ctz(m)]);
+}
+
+uint64_t
+coda_conntab_generation(const struct coda_conntab *t)
+{
+	/* Every change of a key's value counts in one of these (owner's own fields). */
+	return t->st.inserts + t->st.deletes + t->st.replaces + t->st.tw_entered +
+	       t->st.tw_expired + t->st.tw_recycled;
 }
 
 unsigned int

@@ -247,6 +247,22 @@ void coda_tcp_free(struct coda_tcp_stack *s);
 void coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const void *tcp,
 		    uint32_t len, uint64_t now);
 
+/** One received segment of a burst (coda_tcp_input_burst()). */
+struct coda_tcp_rx {
+	const struct coda_conntab_key *key; /**< Its 4-tuple from our side. */
+	const void *tcp;		    /**< TCP header and payload. */
+	uint32_t len;			    /**< Bytes at @p tcp. */
+};
+
+/**
+ * Process @p n received segments, in order, as n calls of coda_tcp_input()
+ * would, with one pipelined table lookup for the burst (prefetching every
+ * key's bucket before the first segment is processed). Each segment's
+ * events come before the next segment is processed.
+ */
+void coda_tcp_input_burst(struct coda_tcp_stack *s, const struct coda_tcp_rx *rx, unsigned int n,
+			  uint64_t now);
+
 /** Run the timers due at @p now (retransmission, delayed ACK, FIN-WAIT-2, TIME-WAIT ...). */
 void coda_tcp_timers(struct coda_tcp_stack *s, uint64_t now);
 

@@ -66,6 +66,13 @@ syn_options(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, 
 	if (t->ts_ok) {
 		t->ts_recent = seg->tsval;
 		t->ts_recent_ms = s->now;
+		/*
+		 * RFC 9293 §3.7.1: the data of a segment is at most the MSS less
+		 * the TCP options it carries; every segment carries the 12 bytes of
+		 * the timestamps option (RFC 7323 §3.2), so the IP packet stays
+		 * within the MTU the MSS was derived from.
+		 */
+		t->mss -= TCP_OPTLEN_TS + 2; /* NOP, NOP, kind, length, TSval, TSecr */
 	}
 	/* RFC 5681 §3.1 initial window: 2 to 4 segments by MSS. */
 	t->cwnd = t->mss > 2190 ? 2u * t->mss : t->mss > 1095 ? 3u * t->mss : 4u * t->mss;
@@ -842,23 +849,30 @@ tcp_input_tcb(struct coda_tcp_stack *s, struct tcb *t, struct tcp_seg *seg, uint
 
 /* --- entry point ------------------------------------------------------------------ */
 
-void
-coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const void *tcp,
-	       uint32_t len, uint64_t now)
+/* @p hint: @p k's value from a bulk lookup still valid, CODA_CONNTAB_NONE for a miss; NULL: look up. */
+static void
+segment_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const void *tcp,
+	      uint32_t len, uint64_t now, const uint32_t *hint)
 {
 	struct tcp_seg seg;
 	enum tcp_drop rc;
 	uint32_t v;
+	bool found;
 	int l;
 
-	tcp_catch_up(s, now);
 	s->st.rx_segments++;
 	rc = tcp_seg_parse(tcp, len, &seg);
 	if (rc != TCP_DROP_NONE) {
 		tcp_drop(s, (unsigned int)rc);
 		return;
 	}
-	if (coda_conntab_lookup(s->ct, k, &v) == 0) {
+	if (hint != NULL) {
+		v = *hint;
+		found = v != CODA_CONNTAB_NONE;
+	} else {
+		found = coda_conntab_lookup(s->ct, k, &v) == 0;
+	}
+	if (found) {
 		if (CODA_CONNTAB_IS_TW(v)) {
 			tw_input(s, k, v, &seg, now);
 			return;
@@ -892,4 +906,61 @@ coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const
 	}
 	/* Fourth: "Any other control or text-bearing segment (not containing SYN) must have an ACK and thus would have been discarded by the ACK processing." */
 	tcp_drop(s, TCP_FD_LISTEN_OTHER);
+}
+
+void
+coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const void *tcp,
+	       uint32_t len, uint64_t now)
+{
+	bool outer = !s->in_input;
+
+	tcp_catch_up(s, now);
+	/* The application hears about this segment once it is processed (tcp_event()). */
+	s->in_input = true;
+	segment_input(s, k, tcp, len, now, NULL);
+	if (outer) {
+		s->in_input = false;
+		tcp_event_flush(s);
+	}
+}
+
+/*
+ * A burst: one pipelined lookup of every key (DESIGN.md §3), then the
+ * segments in order, each one's events after it. A segment (or an
+ * application callback) that changes the table (a new connection,
+ * TIME-WAIT, a close) makes the later values stale: from then on each
+ * segment is looked up alone, as coda_tcp_input() does.
+ */
+void
+coda_tcp_input_burst(struct coda_tcp_stack *s, const struct coda_tcp_rx *rx, unsigned int n,
+		     uint64_t now)
+{
+	const struct coda_conntab_key *keys[CODA_CONNTAB_BURST_MAX];
+	uint32_t values[CODA_CONNTAB_BURST_MAX];
+	bool outer = !s->in_input;
+
+	tcp_catch_up(s, now);
+	while (n > 0) {
+		unsigned int m = n < CODA_CONNTAB_BURST_MAX ? n : CODA_CONNTAB_BURST_MAX;
+		uint64_t hits, gen;
+
+		for (unsigned int i = 0; i < m; i++)
+			keys[i] = rx[i].key;
+		(void)coda_conntab_lookup_bulk(s->ct, keys, m, values, &hits);
+		gen = coda_conntab_generation(s->ct);
+		for (unsigned int i = 0; i < m; i++) {
+			bool fresh = coda_conntab_generation(s->ct) == gen;
+
+			/* Each segment's events before the next, as with coda_tcp_input(). */
+			s->in_input = true;
+			segment_input(s, rx[i].key, rx[i].tcp, rx[i].len, now,
+				      fresh ? &values[i] : NULL);
+			if (outer) {
+				s->in_input = false;
+				tcp_event_flush(s);
+			}
+		}
+		rx += m;
+		n -= m;
+	}
 }

@@ -97,6 +97,7 @@ enum tcp_fsm_drop {
 #define TF_IN_TW 0x8000	    /* its connection went on in a TIME-WAIT entry of the table */
 #define TF_ORPHAN 0x10000   /* closed by the application; the connection finishes alone */
 #define TF_LINGER 0x20000   /* coda_tcp_set_linger(on): linger_ms applies at close() */
+#define TF_EV_QUEUED 0x40000 /* in the stack's event queue (ev_pend has bits) */
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -130,6 +131,7 @@ struct tcb {
 	uint64_t last_rx;     /* when the last segment arrived (keepalive) */
 	uint8_t kprobes;      /* keepalive probes sent without an answer */
 	uint32_t linger_ms;   /* with TF_LINGER */
+	uint8_t ev_pend;      /* events held back during a segment: 1 << enum coda_tcp_event */
 	struct tcp_ring snd, rcv;
 	/*
 	 * Out-of-order data, already in the receive ring at its place past the
@@ -160,6 +162,9 @@ struct coda_tcp_stack {
 	uint32_t chack_count; /* challenge ACKs sent in that second */
 	uint16_t next_port;   /* ephemeral port search start */
 	uint32_t depth;	      /* > 0 inside coda_tcp_timers() or an application callback */
+	bool in_input;	      /* inside coda_tcp_input(): events wait in evq */
+	uint8_t nb_evq;
+	uint32_t evq[8];      /* TCBs with events held back, in the order they got them */
 	struct coda_tcp_stats st;
 	uint8_t out[TCP_HDR_MAX_LEN + 65536]; /* segment being built */
 };
@@ -223,6 +228,7 @@ int tcp_listener_find(const struct coda_tcp_stack *s, const struct coda_conntab_
 void tcp_drop(struct coda_tcp_stack *s, unsigned int reason);
 bool tcp_ack_rate_ok(struct coda_tcp_stack *s, struct tcb *t, bool challenge);
 void tcp_catch_up(struct coda_tcp_stack *s, uint64_t now);
+void tcp_event_flush(struct coda_tcp_stack *s);
 
 static inline uint32_t
 tcp_idx(const struct coda_tcp_stack *s, const struct tcb *t)

@@ -316,16 +316,66 @@ tcb_release(struct coda_tcp_stack *s, struct tcb *t)
 	ring_free_buf(&t->rcv);
 	s->st.states[t->state]--;
 	t->flags = 0;
+	t->ev_pend = 0; /* a held-back event dies with the TCB */
 	(void)coda_conntab_tcb_free(s->ct, idx);
 }
 
-void
-tcp_event(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
+static void
+event_now(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
 {
 	if (s->ev != NULL) {
 		s->depth++;
 		s->ev(s->ev_arg, (int)tcp_idx(s, t), ev);
 		s->depth--;
+	}
+}
+
+/*
+ * Events that a segment causes are held back until the whole segment has
+ * been processed (tcp_event_flush()): the application then sees the state
+ * the segment left, and whatever it does in its callback (recv, close,
+ * abort) cannot change a connection under the code still working on it.
+ * Example: data, then the FIN, in one segment: READABLE and PEER_FIN come
+ * in CLOSE-WAIT, so a close() from the callback goes to LAST-ACK, not to
+ * FIN-WAIT-1 with the FIN still to be processed.
+ */
+void
+tcp_event(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
+{
+	if (!s->in_input) {
+		event_now(s, t, ev);
+		return;
+	}
+	if (!(t->flags & TF_EV_QUEUED)) {
+		if (s->nb_evq == sizeof(s->evq) / sizeof(s->evq[0])) {
+			event_now(s, t, ev); /* cannot happen: a segment touches a TCB and its listener */
+			return;
+		}
+		s->evq[s->nb_evq++] = tcp_idx(s, t);
+		t->flags |= TF_EV_QUEUED;
+	}
+	t->ev_pend |= (uint8_t)(1u << ev);
+}
+
+void
+tcp_event_flush(struct coda_tcp_stack *s)
+{
+	uint32_t q[sizeof(s->evq) / sizeof(s->evq[0])];
+	unsigned int n = s->nb_evq;
+
+	/* A copy: a callback may process a segment of its own, with its own queue. */
+	memcpy(q, s->evq, n * sizeof(q[0]));
+	s->nb_evq = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		struct tcb *t = &s->tcb[q[i]];
+		uint8_t pend = t->ev_pend;
+
+		t->ev_pend = 0;
+		t->flags &= ~TF_EV_QUEUED;
+		/* In the order the API promises; a callback may close or abort the socket meanwhile. */
+		for (int ev = CODA_TCP_EV_ACCEPTED; ev <= CODA_TCP_EV_CLOSED; ev++)
+			if ((pend & (1u << ev)) && (t->flags & (TF_USED | TF_APP)) == (TF_USED | TF_APP))
+				event_now(s, t, (enum coda_tcp_event)ev);
 	}
 }
 

@@ -94,6 +94,8 @@ struct th {
 	uint32_t tb_tsval; /* the TB's next TSval (advanced by th_advance) */
 	uint32_t dut_tsval; /* the last TSval the DUT sent */
 	bool ts; /* timestamps negotiated in the fixture */
+	/* Called after each event is recorded: an application acting in its callback. */
+	void (*on_event)(struct th *t, int sock, enum coda_tcp_event ev);
 };
 
 /* A segment from the TB. Unset fields: win 65535, no options, no payload. */
@@ -147,6 +149,8 @@ th_event(void *arg, int sock, enum coda_tcp_event ev)
 	t->ev[t->n_ev % TH_MAX_EV].sock = sock;
 	t->ev[t->n_ev % TH_MAX_EV].ev = ev;
 	t->n_ev++;
+	if (t->on_event != NULL)
+		t->on_event(t, sock, ev);
 }
 
 /* A DUT with the default configuration changed by @p tweak (may be NULL), listening on port 80. */

@@ -55,7 +55,8 @@
  *              timestamps echoed, SYN options like Linux's)
  *     QUERY    h & 7 the slot: coda_tcp_lookup(), coda_tcp_next_timer(),
  *              coda_tcp_timers() at the same time
- *     DUP      h & 7 the slot: the last SEG, RAW or REPLY bytes again, to it
+ *     DUP      h & 7 the slot: the last SEG, RAW or REPLY bytes again, to it;
+ *              h & 8: twice, in one coda_tcp_input_burst()
  *     ADV_NEXT the clock to the next timer + h - 1 ms (h = 0: just before)
  *
  * Slots (benchmarking addresses, RFC 2544 and RFC 5180): slot i < 6 is
@@ -567,6 +568,24 @@ fz_deliver(unsigned int slot, const uint8_t *b, uint32_t len, bool tainted)
 	if (tainted)
 		fz.peer[slot].tainted = true;
 	coda_tcp_input(fz.s, &fz.peer[slot].key, b, len, fz.now);
+}
+
+/*
+ * The last segment twice in one coda_tcp_input_burst(): the first copy may
+ * change the table (a SYN, a FIN into TIME-WAIT, an RST), which the second
+ * must see.
+ */
+static void
+fz_deliver_twice(unsigned int slot)
+{
+	const struct coda_tcp_rx rx[2] = {
+		{&fz.peer[slot].key, fz.last, fz.last_len},
+		{&fz.peer[slot].key, fz.last, fz.last_len},
+	};
+
+	if (fz.last_tainted)
+		fz.peer[slot].tainted = true;
+	coda_tcp_input_burst(fz.s, rx, 2, fz.now);
 }
 
 /* Write @p g as the peer of @p slot would send it, and deliver it. */
@@ -1224,9 +1243,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rec_linger(&r);
 			break;
 		case FZ_OP_DUP:
-			fz_trace("    < slot %u the last segment again, %u bytes\n", slot,
-				 fz.last_len);
-			if (fz.last_len > 0)
+			fz_trace("    < slot %u the last segment again, %u bytes%s\n", slot,
+				 fz.last_len, (h & 8) ? ", twice in one burst" : "");
+			if (fz.last_len > 0 && (h & 8))
+				fz_deliver_twice(slot);
+			else if (fz.last_len > 0)
 				fz_deliver(slot, fz.last, fz.last_len, fz.last_tainted);
 			break;
 		case FZ_OP_ADV_NEXT: {

@@ -117,6 +117,45 @@ gen_key(struct coda_conntab_key *k, uint32_t id)
 	}
 }
 
+/* coda_conntab_generation() moves with every change of a key's value, and only then. */
+static void
+test_generation(void **state)
+{
+	struct coda_conntab *t = make_table_p(16, 1, 1, CODA_CONNTAB_TW_RECYCLE);
+	struct coda_conntab_key a, b;
+	uint32_t v, old;
+	uint64_t g;
+
+	(void)state;
+	gen_key(&a, 1);
+	gen_key(&b, 4);
+	g = coda_conntab_generation(t);
+	assert_int_equal(coda_conntab_insert(t, &a, 3), 0);
+	assert_true(coda_conntab_generation(t) != g);
+	g = coda_conntab_generation(t);
+	assert_int_equal(coda_conntab_lookup(t, &a, &v), 0);
+	assert_int_equal(coda_conntab_lookup(t, &b, &v), -ENOENT);
+	assert_int_equal(coda_conntab_insert(t, &a, 4), -EEXIST);
+	assert_true(coda_conntab_generation(t) == g); /* lookups and failures change nothing */
+	assert_int_equal(coda_conntab_replace(t, &a, 5, &old), 0);
+	assert_true(coda_conntab_generation(t) != g);
+	g = coda_conntab_generation(t);
+	assert_int_equal(tw_in(t, &a, 1, &v), 0); /* a TCB key goes to TIME-WAIT */
+	assert_true(coda_conntab_generation(t) != g);
+	g = coda_conntab_generation(t);
+	assert_int_equal(tw_in(t, &b, 2, &v), 0); /* pool of 1: recycles a's entry */
+	assert_true(coda_conntab_generation(t) != g);
+	assert_int_equal(coda_conntab_lookup(t, &a, &v), -ENOENT);
+	g = coda_conntab_generation(t);
+	assert_int_equal(coda_conntab_tw_expire(t, T0 + TW_LEN + TW_LATE, 16), 1);
+	assert_true(coda_conntab_generation(t) != g);
+	g = coda_conntab_generation(t);
+	assert_int_equal(coda_conntab_insert(t, &b, 7), 0);
+	assert_int_equal(coda_conntab_delete(t, &b, &v), 0);
+	assert_true(coda_conntab_generation(t) != g);
+	coda_conntab_free(t);
+}
+
 static void
 test_create_errors(void **state)
 {
@@ -1617,6 +1656,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_errors),
+		cmocka_unit_test(test_generation),
 		cmocka_unit_test(test_insert_delete_errors),
 		cmocka_unit_test(test_random_against_model),
 		cmocka_unit_test(test_bulk_equals_single),

@@ -500,6 +500,109 @@ test_data_before_accept(void **state)
 }
 
 /*
+ * RFC 9293 §3.7.1: a segment's data is at most the MSS less its TCP
+ * options. With timestamps on every segment, 1460 - 12 = 1448 bytes, so
+ * the IP packet fits the 1500-byte MTU the peer's MSS was derived from.
+ */
+static void
+test_mss_less_timestamp_option(void **state)
+{
+	static char data[4000];
+	struct th t;
+	struct th_out *o;
+
+	(void)state;
+	for (int ts = 0; ts <= 1; ts++) {
+		th_init(&t);
+		th_estab_passive_opts(&t, ts, -1);
+		assert_int_equal(coda_tcp_send(t.s, t.sock, data, sizeof(data), t.now),
+				 (int32_t)sizeof(data));
+		o = EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S, .len = ts ? 1448 : 1460);
+		assert_int_equal(o->seg.payload_len, ts ? 1448 : 1460);
+		assert_int_equal(o->len - o->seg.payload_len, ts ? 32 : 20);
+		th_fini(&t);
+	}
+}
+
+/* An echo-like application: read everything; at end of stream, close(). */
+static void
+close_at_eof(struct th *t, int sock, enum coda_tcp_event ev)
+{
+	char b[256];
+	int32_t n;
+
+	if (sock != t->sock || (ev != CODA_TCP_EV_READABLE && ev != CODA_TCP_EV_PEER_FIN))
+		return;
+	while ((n = coda_tcp_recv(t->s, sock, b, sizeof(b), t->now)) > 0)
+		;
+	if (n == 0) {
+		assert_int_equal(coda_tcp_close(t->s, sock, t->now), 0);
+		t->sock = -1;
+	}
+}
+
+/*
+ * Data and FIN in one segment, and an application that closes from its
+ * callback once it reads end of stream: the events come after the whole
+ * segment is processed, so the close happens in CLOSE-WAIT and goes to
+ * LAST-ACK (passive close, no TIME-WAIT here), not to FIN-WAIT-1 and then
+ * CLOSING/TIME-WAIT as if both sides had closed at once.
+ */
+static void
+test_events_after_segment_close_in_callback(void **state)
+{
+	struct th t;
+	int sock;
+
+	(void)state;
+	th_init(&t);
+	th_estab_passive(&t);
+	sock = t.sock;
+	t.on_event = close_at_eof;
+	SEND(&t, .flags = TCP_ACK | TCP_PSH | TCP_FIN, .seq = t.R, .ack = t.S, .len = 10);
+	EXPECT_EVENT(&t, sock, READABLE);
+	assert_int_equal(t.sock, -1); /* closed from the callback */
+	EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S, .ack = t.R + 11);
+	EXPECT_SENT(&t, .flags = TCP_FIN | TCP_ACK, .seq = t.S, .ack = t.R + 11);
+	EXPECT_STATE(&t, LAST_ACK);
+	SEND(&t, .flags = TCP_ACK, .seq = t.R + 11, .ack = t.S + 1);
+	EXPECT_STATE(&t, CLOSED);
+	th_fini(&t);
+}
+
+static void
+abort_on_readable(struct th *t, int sock, enum coda_tcp_event ev)
+{
+	if (sock == t->sock && ev == CODA_TCP_EV_READABLE) {
+		assert_int_equal(coda_tcp_abort(t->s, sock, t->now), 0);
+		t->sock = -1;
+	}
+}
+
+/*
+ * An abort from the callback of a segment that also carries a FIN: the
+ * segment is ACKed (FIN included: it was processed whole), then the RST,
+ * nothing after it and nothing touched on the freed connection.
+ */
+static void
+test_events_after_segment_abort_in_callback(void **state)
+{
+	struct th t;
+
+	(void)state;
+	th_init(&t);
+	th_estab_passive(&t);
+	t.on_event = abort_on_readable;
+	SEND(&t, .flags = TCP_ACK | TCP_PSH | TCP_FIN, .seq = t.R, .ack = t.S, .len = 10);
+	assert_int_equal(t.sock, -1);
+	EXPECT_SENT(&t, .flags = TCP_ACK, .ack = t.R + 11);
+	EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .seq = t.S);
+	EXPECT_NOTHING(&t);
+	EXPECT_STATE(&t, CLOSED);
+	th_fini(&t);
+}
+
+/*
  * Zero window: a probe byte after the RTO; once the peer takes it and opens
  * its window, the rest follows (the probe byte counts as sent: its ACK is
  * not an ACK of unsent data).
@@ -663,6 +766,9 @@ main(void)
 		cmocka_unit_test(test_close_syn_received),
 		cmocka_unit_test(test_user_timeout_close_wait),
 		cmocka_unit_test(test_data_before_accept),
+		cmocka_unit_test(test_mss_less_timestamp_option),
+		cmocka_unit_test(test_events_after_segment_close_in_callback),
+		cmocka_unit_test(test_events_after_segment_abort_in_callback),
 		cmocka_unit_test(test_zero_window_probe),
 		cmocka_unit_test(test_fast_retransmit_one_segment),
 		cmocka_unit_test(test_ack_after_timeout_carries_snd_max),

@@ -303,6 +303,7 @@ struct b2b {
 	uint32_t msl_ms; /* both stacks' MSL */
 	uint64_t k;    /* abort/unread patterns: bytes read before the act */
 	int closer;    /* unread_close: who closes */
+	bool burst;    /* deliver with coda_tcp_input_burst() (seed bit 7), else coda_tcp_input() */
 	struct side side[2];
 	/* The link: a binary heap of pool slots by (at, serial). */
 	struct pkt *pool;
@@ -511,11 +512,27 @@ b2b_tx(void *arg, const struct coda_conntab_key *k, const void *tcp, uint32_t le
 	tr_add(b, &r);
 }
 
-/* Deliver every segment due by now. */
+/* Give side @p to the burst gathered in @p rx (slots in @p slots), then free the slots. */
+static void
+link_burst(struct b2b *b, int to, const struct coda_tcp_rx *rx, const uint32_t *slots,
+	   unsigned int n)
+{
+	coda_tcp_input_burst(b->side[to].s, rx, n, b->now);
+	for (unsigned int i = 0; i < n; i++)
+		b->freel[b->nfree++] = slots[i];
+}
+
+/*
+ * Deliver every segment due by now: one by one, or (b->burst) as bursts of
+ * consecutive segments to the same side, the way a worker's rx burst does.
+ */
 static void
 link_deliver(struct b2b *b)
 {
-	unsigned int n;
+	struct coda_tcp_rx rx[32];
+	uint32_t slots[32];
+	unsigned int n, nb = 0;
+	int bto = -1;
 
 	for (n = 0; n < 2 * POOL_PKTS && !b->failed && link_next(b) <= b->now; n++) {
 		uint32_t slot = heap_pop(b);
@@ -523,14 +540,26 @@ link_deliver(struct b2b *b)
 		struct side *to = &b->side[p->to];
 		struct tcp_seg seg;
 
+		if (nb > 0 && (nb == 32 || p->to != bto)) {
+			link_burst(b, bto, rx, slots, nb);
+			nb = 0;
+		}
 		(void)tcp_seg_parse(p->bytes, p->len, &seg);
 		tr_add(b, &(struct tr_rec){.t = b->now, .kind = TR_RX, .side = p->to,
 					   .flags = seg.flags, .seq = seg.seq, .ack = seg.ack,
 					   .len = seg.payload_len, .wnd = seg.wnd});
 		to->delivered++;
+		if (b->burst) {
+			rx[nb] = (struct coda_tcp_rx){.key = &p->key, .tcp = p->bytes, .len = p->len};
+			slots[nb++] = slot;
+			bto = p->to;
+			continue;
+		}
 		coda_tcp_input(to->s, &p->key, p->bytes, p->len, b->now);
 		b->freel[b->nfree++] = slot;
 	}
+	if (nb > 0)
+		link_burst(b, bto, rx, slots, nb);
 }
 
 /* --- the applications ------------------------------------------------------------------ */
@@ -936,6 +965,7 @@ b2b_init(struct b2b *b, enum pattern pat, enum link_kind lk, uint64_t seed, uint
 	b->lk = lk;
 	b->link = &links[lk];
 	b->seed = seed;
+	b->burst = (seed >> 7) & 1;
 	b->msl_ms = msl_ms;
 	b->r.s = mix64(seed ^ ((uint64_t)pat << 56) ^ ((uint64_t)lk << 48));
 	b->t0 = b->now = 1000000 + rng_below(&b->r, UINT64_C(1) << 40);
