@@ -141,7 +141,8 @@ struct coda_tcp_conf {
 	uint32_t challenge_ack_per_s;
 	uint32_t rcv_buf;	  /**< Receive buffer per connection, bytes [262144]. */
 	uint32_t snd_buf;	  /**< Send buffer per connection, bytes [262144]. */
-	uint16_t mss;		  /**< MSS we announce and use at most [1460]. */
+	/** MSS we announce and use at most, IPv4 [1460]; IPv6 connections use 20 bytes less. */
+	uint16_t mss;
 	bool rfc1337;		  /**< Ignore RST in TIME-WAIT, RFC 1337 [true]. */
 	bool tw_reopen;		  /**< Accept a SYN that may reopen from TIME-WAIT [true]. */
 	bool rst_on_unread_close; /**< close() with unread data sends RST, RFC 1122 [true]. */

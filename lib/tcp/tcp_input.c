@@ -53,9 +53,12 @@ seg_wnd(const struct tcb *t, const struct tcp_seg *seg)
 static void
 syn_options(struct coda_tcp_stack *s, struct tcb *t, const struct tcp_seg *seg, bool active)
 {
-	uint16_t mss = (seg->opts & TCP_OPT_MSS) ? seg->mss : 536;
+	/* RFC 9293 §3.7.1: without the option, 536 for IPv4, 1220 for IPv6. */
+	uint16_t mss = (seg->opts & TCP_OPT_MSS) ? seg->mss
+			: t->key.family == AF_INET6 ? 1220 : 536;
+	uint16_t ours = tcp_mss_local(s, t->key.family);
 
-	t->mss = mss < s->conf.mss ? mss : s->conf.mss;
+	t->mss = mss < ours ? mss : ours;
 	/* Each option holds only if both sides sent it. */
 	t->ts_ok = (active ? t->ts_ok : s->conf.timestamps) && (seg->opts & TCP_OPT_TS);
 	t->ws_ok = (active ? t->ws_ok : s->conf.window_scaling) && (seg->opts & TCP_OPT_WS);

@@ -190,7 +190,7 @@ send_seg(struct coda_tcp_stack *s, struct tcb *t, uint32_t seq, uint32_t len, ui
 	uint16_t wnd;
 
 	if (flags & TCP_SYN) {
-		o.mss = s->conf.mss;
+		o.mss = tcp_mss_local(s, t->key.family);
 		if (t->ws_ok)
 			o.wscale = t->rcv_wscale;
 		o.sackok = t->sack_ok;

@@ -228,6 +228,17 @@ int tcp_listener_find(const struct coda_tcp_stack *s, const struct coda_conntab_
 void tcp_drop(struct coda_tcp_stack *s, unsigned int reason);
 bool tcp_ack_rate_ok(struct coda_tcp_stack *s, struct tcb *t, bool challenge);
 void tcp_catch_up(struct coda_tcp_stack *s, uint64_t now);
+
+/*
+ * The MSS we announce and send at most on a connection of @p family:
+ * conf.mss is for IPv4; an IPv6 header is 20 bytes longer, so the same MTU
+ * leaves 20 bytes less (RFC 8200 §5, RFC 9293 §3.7.1).
+ */
+static inline uint16_t
+tcp_mss_local(const struct coda_tcp_stack *s, uint8_t family)
+{
+	return (uint16_t)(s->conf.mss - (family == AF_INET6 ? 20 : 0));
+}
 void tcp_event_flush(struct coda_tcp_stack *s);
 
 static inline uint32_t

@@ -524,6 +524,40 @@ test_mss_less_timestamp_option(void **state)
 	}
 }
 
+/*
+ * IPv6: the MSS announced is 20 bytes below the IPv4 one (1440: a 40-byte
+ * IPv6 header in the same 1500-byte MTU), and a SYN without the option
+ * means 1220 (RFC 9293 §3.7.1), so full segments fit a 1280-byte path.
+ */
+static void
+test_mss_ipv6(void **state)
+{
+	static const uint8_t dut6[16] = {0x20, 0x01, 0x00, 0x02, [15] = 1};
+	static const uint8_t tb6[16] = {0x20, 0x01, 0x00, 0x02, [15] = 2};
+	static char data[4000];
+	struct th t;
+	struct th_out *o;
+
+	(void)state;
+	for (int opt = 0; opt <= 1; opt++) {
+		th_init(&t);
+		t.lsock = coda_tcp_listen(t.s, AF_INET6, NULL, htons(TH_DUT_PORT), 16);
+		assert_true(t.lsock >= 0);
+		coda_conntab_key_v6(&t.key, dut6, htons(TH_DUT_PORT), tb6, htons(TH_TB_PORT));
+		SEND(&t, .flags = TCP_SYN, .seq = TH_TB_ISN, .mss = opt ? 1460 : 0);
+		o = EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK, .ack = TH_TB_ISN + 1, .mss = 1440);
+		t.S = o->seg.seq + 1;
+		t.R = TH_TB_ISN + 1;
+		SEND(&t, .flags = TCP_ACK, .seq = t.R, .ack = t.S);
+		t.sock = coda_tcp_accept(t.s, t.lsock);
+		assert_true(t.sock >= 0);
+		assert_int_equal(coda_tcp_send(t.s, t.sock, data, sizeof(data), t.now),
+				 (int32_t)sizeof(data));
+		EXPECT_SENT(&t, .flags = TCP_ACK, .seq = t.S, .len = opt ? 1440 : 1220);
+		th_fini(&t);
+	}
+}
+
 /* An echo-like application: read everything; at end of stream, close(). */
 static void
 close_at_eof(struct th *t, int sock, enum coda_tcp_event ev)
@@ -767,6 +801,7 @@ main(void)
 		cmocka_unit_test(test_user_timeout_close_wait),
 		cmocka_unit_test(test_data_before_accept),
 		cmocka_unit_test(test_mss_less_timestamp_option),
+		cmocka_unit_test(test_mss_ipv6),
 		cmocka_unit_test(test_events_after_segment_close_in_callback),
 		cmocka_unit_test(test_events_after_segment_abort_in_callback),
 		cmocka_unit_test(test_zero_window_probe),
