@@ -137,15 +137,20 @@ nd_cksum(uint8_t *ip, uint8_t *icmp, uint32_t len)
  * to the target's solicited-node group, with our link-layer address.
  */
 uint32_t
-net_build_ns(const struct coda_net *net, uint8_t *f, const uint8_t *src, const uint8_t *target)
+net_build_ns(const struct coda_net *net, uint8_t *f, const uint8_t *src, const uint8_t *target,
+	     const uint8_t *dst_mac)
 {
 	const uint32_t len = ND_LEN + ND_OPT_LL_LEN;
 	uint8_t mac[CODA_NET_MAC_LEN] = {0x33, 0x33, 0xff, target[13], target[14], target[15]};
 	uint8_t dst[16];
-	uint32_t l2 = net_put_eth(net, f, mac, ETHERTYPE_IPV6);
+	uint32_t l2 = net_put_eth(net, f, dst_mac != NULL ? dst_mac : mac, ETHERTYPE_IPV6);
 	uint8_t *ip = f + l2, *m = ip + IP6_HLEN;
 
-	ip6_snm(dst, target);
+	/* To the solicited-node group, or unicast to the target when its MAC is known (§7.2.2). */
+	if (dst_mac != NULL)
+		memcpy(dst, target, 16);
+	else
+		ip6_snm(dst, target);
 	put_ip6(ip, IPPROTO_ICMPV6, ND_HOP_LIMIT, src, dst, len);
 	m[0] = ND_NS;
 	m[1] = 0;

@@ -241,6 +241,17 @@ void coda_net_free(struct coda_net *net);
 enum coda_net_drop coda_net_parse(const struct coda_net *net, const void *frame, uint32_t len,
 				  struct coda_net_rx *rx);
 
+/** coda_net_input() flag: the NIC verified the IPv4 header checksum (skip it). */
+#define CODA_NET_IN_IP_CKSUM_GOOD 0x01
+/** coda_net_input() flag: the NIC verified the TCP/ICMP checksum (skip it). */
+#define CODA_NET_IN_L4_CKSUM_GOOD 0x02
+/**
+ * coda_net_input() flag: a copy of a frame another worker received and
+ * answered: learn neighbours from ARP and ND in it, send no reply (ARP
+ * reply, NA, echo reply). Frames waiting for a neighbour learnt are sent.
+ */
+#define CODA_NET_IN_LEARN_ONLY 0x04
+
 /**
  * Take one received frame: parse it, count it, and act on it. ARP: learn
  * the sender (RFC 826 merge), answer a request for one of our addresses,
@@ -250,13 +261,15 @@ enum coda_net_drop coda_net_parse(const struct coda_net *net, const void *frame,
  * that exists, RFC 4861 §7.2.5). Replies go through the xmit callback
  * before this returns; they are sent to the request's source MAC.
  *
+ * @param flags  CODA_NET_IN_* flags: what the NIC already verified, and
+ *               whether to answer.
  * @return CODA_NET_RX_TCP: @p rx describes a TCP segment for
  *         coda_tcp_input(s, &rx->key, rx->l4, rx->l4_len, now);
  *         CODA_NET_RX_NONE: dropped and counted; CODA_NET_RX_ARP,
  *         CODA_NET_RX_ICMP, CODA_NET_RX_ICMP6: consumed here.
  */
 enum coda_net_rx_kind coda_net_input(struct coda_net *net, const void *frame, uint32_t len,
-				     uint64_t now, struct coda_net_rx *rx);
+				     unsigned int flags, uint64_t now, struct coda_net_rx *rx);
 
 /** coda_net_build_tcp() flag: leave the IPv4 header and TCP checksums to the NIC. */
 #define CODA_NET_TX_CKSUM_OFFLOAD 0x01
@@ -296,7 +309,8 @@ enum coda_net_tx_result {
  * k->raddr in the neighbour cache, build the frame (checksums per
  * conf.tx_cksum_offload), and send it. A miss creates an INCOMPLETE entry,
  * sends an ARP request or NS, and parks the frame; a STALE hit sends the
- * frame and, at most once per retrans_ms, a request to refresh the entry.
+ * frame and, after 5 s in use without confirmation (RFC 4861 DELAY), a
+ * unicast request to the known MAC at most once per retrans_ms.
  */
 enum coda_net_tx_result coda_net_output_tcp(struct coda_net *net,
 					    const struct coda_conntab_key *k, const void *tcp,

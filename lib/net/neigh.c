@@ -21,12 +21,13 @@
  *   INCOMPLETE --max_probes unanswered-------> (none)      frames dropped
  *   REACHABLE --reachable_ms later-----------> STALE       (on read: no timer)
  *   STALE --reply / solicited NA-------------> REACHABLE
- *   STALE --used-----------------------------> STALE       + one request per retrans_ms
+ *   STALE --used-----------------------------> STALE       DELAY: 5 s, then one unicast
+ *                                                          request per retrans_ms in use
  *
- * Known debt against RFC 4861: no DELAY/PROBE states (a STALE entry is
- * re-probed when used, by broadcast, and stays usable however many probes
- * go unanswered), and requests are sent from the first configured address
- * when the timer sends them.
+ * Known debt against RFC 4861: DELAY and PROBE are folded into STALE
+ * (next_probe_ms), and a STALE entry stays usable however many probes go
+ * unanswered (RFC 4861 deletes it after MAX_UNICAST_SOLICIT); requests are
+ * sent from the first configured address when the timer sends them.
  *
  * Wait queues: up to CODA_NET_NEIGH_QUEUE frames per INCOMPLETE entry, in
  * slots of a pool of nb_pending frames taken from a free stack; a frame
@@ -40,6 +41,9 @@
 #include <stdlib.h>
 
 #include "net_private.h"
+
+/* RFC 4861 §10 DELAY_FIRST_PROBE_TIME: a STALE entry in use waits this long before a probe. */
+#define NEIGH_DELAY_MS 5000
 
 static uint32_t
 neigh_hash(const uint8_t *a, uint8_t alen)
@@ -173,6 +177,7 @@ neigh_update(struct coda_net *net, struct neigh_entry *e, const uint8_t *mac,
 	} else if (e->state != state) {
 		/* Entered STALE (or STATIC) now: its age, for eviction, starts here. */
 		e->expire_ms = now;
+		e->next_probe_ms = 0; /* no DELAY running */
 	}
 	e->state = (uint8_t)state;
 	for (uint32_t i = 0; i < e->nb_q; i++) {
@@ -187,17 +192,18 @@ neigh_update(struct coda_net *net, struct neigh_entry *e, const uint8_t *mac,
 
 void
 neigh_solicit(struct coda_net *net, const struct neigh_cache *c, struct neigh_entry *e,
-	      const uint8_t *src, uint64_t now)
+	      const uint8_t *src, uint64_t now, bool unicast)
 {
 	static const uint8_t bcast[CODA_NET_MAC_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	uint32_t len;
 
+	/* A refresh of a known MAC goes to it alone (RFC 1122 2.3.2.1, RFC 4861 §7.3.3 PROBE). */
 	if (c->family == AF_INET) {
-		len = net_build_arp(net, net->ctlbuf, RTE_ARP_OP_REQUEST, bcast, src, NULL,
-				    e->addr);
+		len = net_build_arp(net, net->ctlbuf, RTE_ARP_OP_REQUEST, unicast ? e->mac : bcast,
+				    src, NULL, e->addr);
 		net->stats.tx_arp_request++;
 	} else {
-		len = net_build_ns(net, net->ctlbuf, src, e->addr);
+		len = net_build_ns(net, net->ctlbuf, src, e->addr, unicast ? e->mac : NULL);
 		net->stats.tx_ns++;
 	}
 	net_xmit(net, net->ctlbuf, len);
@@ -219,8 +225,18 @@ neigh_send(struct coda_net *net, int family, const uint8_t *addr, const uint8_t 
 	if (e != NULL && e->state != CODA_NET_NEIGH_INCOMPLETE) {
 		memcpy(frame, e->mac, CODA_NET_MAC_LEN);
 		net_xmit(net, frame, len);
-		if (e->state == CODA_NET_NEIGH_STALE && now >= e->next_probe_ms)
-			neigh_solicit(net, c, e, src, now);
+		/*
+		 * RFC 4861 §7.3.3: a STALE entry in use waits DELAY_FIRST_PROBE_TIME
+		 * (5 s) for a confirmation, then is probed by unicast every
+		 * retrans_ms while it is used. A neighbour just learnt from its own
+		 * request is thus not asked again during a short exchange.
+		 */
+		if (e->state == CODA_NET_NEIGH_STALE) {
+			if (e->next_probe_ms == 0)
+				e->next_probe_ms = now + NEIGH_DELAY_MS;
+			else if (now >= e->next_probe_ms)
+				neigh_solicit(net, c, e, src, now, true);
+		}
 		return CODA_NET_TX_SENT;
 	}
 	if (e == NULL) {
@@ -229,7 +245,7 @@ neigh_send(struct coda_net *net, int family, const uint8_t *addr, const uint8_t 
 			net_tx_drop(net, CODA_NET_DROP_NEIGH_FULL);
 			return CODA_NET_TX_DROPPED;
 		}
-		neigh_solicit(net, c, e, src, now);
+		neigh_solicit(net, c, e, src, now, false);
 	}
 	if (e->nb_q == CODA_NET_NEIGH_QUEUE) {
 		net_tx_drop(net, CODA_NET_DROP_NEIGH_QUEUE_FULL);
@@ -276,6 +292,6 @@ neigh_tick(struct coda_net *net, struct neigh_cache *c, uint64_t now)
 			memset(e, 0, sizeof(*e));
 			continue;
 		}
-		neigh_solicit(net, c, e, src, now);
+		neigh_solicit(net, c, e, src, now, false);
 	}
 }

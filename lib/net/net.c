@@ -123,7 +123,7 @@ net_tx_drop(struct coda_net *net, enum coda_net_drop r)
  * multicast MAC.
  */
 static enum coda_net_drop
-arp_input(struct coda_net *net, const struct coda_net_rx *rx, uint64_t now)
+arp_input(struct coda_net *net, const struct coda_net_rx *rx, uint64_t now, bool reply)
 {
 	const uint8_t *p = rx->l4, *sha = p + 8, *spa = p + 14, *tpa = p + 24;
 	uint16_t op = get16(p + 6);
@@ -146,7 +146,7 @@ arp_input(struct coda_net *net, const struct coda_net_rx *rx, uint64_t now)
 	}
 	if (!for_us)
 		return CODA_NET_DROP_NOT_FOR_US;
-	if (op == RTE_ARP_OP_REQUEST) {
+	if (op == RTE_ARP_OP_REQUEST && reply) {
 		len = net_build_arp(net, net->ctlbuf, RTE_ARP_OP_REPLY, sha, tpa, sha, spa);
 		net->stats.tx_arp_reply++;
 		net_xmit(net, net->ctlbuf, len);
@@ -198,7 +198,8 @@ nd_valid(const struct coda_net_rx *rx, uint8_t want, const uint8_t **ll)
 
 /* RFC 4861 §7.2.3-§7.2.4: learn the soliciting node, answer for our target. */
 static enum coda_net_drop
-ns_input(struct coda_net *net, const uint8_t *frame, const struct coda_net_rx *rx, uint64_t now)
+ns_input(struct coda_net *net, const uint8_t *frame, const struct coda_net_rx *rx, uint64_t now,
+	 bool reply)
 {
 	static const uint8_t unspec[16];
 	const uint8_t *target = rx->l4 + 8, *src = rx->key.raddr, *sll;
@@ -220,6 +221,8 @@ ns_input(struct coda_net *net, const uint8_t *frame, const struct coda_net_rx *r
 		     memcmp(e->mac, sll, CODA_NET_MAC_LEN) != 0))
 			neigh_update(net, e, sll, CODA_NET_NEIGH_STALE, now);
 	}
+	if (!reply)
+		return CODA_NET_DROP_NONE;
 	if (dad)
 		/* §7.2.4: to all-nodes, Solicited clear. */
 		len = net_build_na(net, net->ctlbuf, all_nodes_mac, all_nodes, target,
@@ -267,13 +270,14 @@ na_input(struct coda_net *net, const struct coda_net_rx *rx, uint64_t now)
 }
 
 enum coda_net_rx_kind
-coda_net_input(struct coda_net *net, const void *frame, uint32_t len, uint64_t now,
-	       struct coda_net_rx *rx)
+coda_net_input(struct coda_net *net, const void *frame, uint32_t len, unsigned int flags,
+	       uint64_t now, struct coda_net_rx *rx)
 {
+	bool reply = (flags & CODA_NET_IN_LEARN_ONLY) == 0;
 	enum coda_net_drop r;
 
 	net->stats.rx_frames++;
-	r = coda_net_parse(net, frame, len, rx);
+	r = net_parse(net, frame, len, flags, rx);
 	if (r != CODA_NET_DROP_NONE)
 		goto drop;
 	switch (rx->kind) {
@@ -281,11 +285,13 @@ coda_net_input(struct coda_net *net, const void *frame, uint32_t len, uint64_t n
 		net->stats.rx_tcp++;
 		return CODA_NET_RX_TCP;
 	case CODA_NET_RX_ARP:
-		r = arp_input(net, rx, now);
+		r = arp_input(net, rx, now, reply);
 		break;
 	case CODA_NET_RX_ICMP:
 		net->stats.rx_icmp++;
-		if (rx->l4[0] == RTE_IP_ICMP_ECHO_REQUEST && rx->l4[1] == 0)
+		if (!reply)
+			r = CODA_NET_DROP_NONE;
+		else if (rx->l4[0] == RTE_IP_ICMP_ECHO_REQUEST && rx->l4[1] == 0)
 			r = echo_reply(net, frame, rx);
 		else
 			r = CODA_NET_DROP_ICMP_UNHANDLED;
@@ -294,9 +300,9 @@ coda_net_input(struct coda_net *net, const void *frame, uint32_t len, uint64_t n
 		net->stats.rx_icmp++;
 		if (rx->l4[0] == ICMP6_ECHO_REQUEST && rx->l4[1] == 0 &&
 		    !(rx->flags & CODA_NET_RX_F_MCAST))
-			r = echo_reply(net, frame, rx);
+			r = reply ? echo_reply(net, frame, rx) : CODA_NET_DROP_NONE;
 		else if (rx->l4[0] == ND_NS)
-			r = ns_input(net, frame, rx, now);
+			r = ns_input(net, frame, rx, now, reply);
 		else if (rx->l4[0] == ND_NA)
 			r = na_input(net, rx, now);
 		else

@@ -166,7 +166,7 @@ ip6_snm(uint8_t *g, const uint8_t *a)
 struct neigh_entry {
 	uint8_t addr[16];		    /* IPv4 in bytes 0..3, rest zero */
 	uint64_t expire_ms;		    /* REACHABLE: turns STALE; INCOMPLETE: next request */
-	uint64_t next_probe_ms;		    /* STALE: no refresh request before this */
+	uint64_t next_probe_ms;		    /* STALE: 0, or no refresh request before this */
 	uint16_t q[CODA_NET_NEIGH_QUEUE];   /* pool slots of waiting frames, oldest first */
 	uint8_t mac[CODA_NET_MAC_LEN];
 	uint8_t state;			    /* enum coda_net_neigh_state; NONE = free */
@@ -206,7 +206,7 @@ uint32_t net_put_eth(const struct coda_net *net, uint8_t *f, const uint8_t *dst,
 uint32_t net_build_arp(const struct coda_net *net, uint8_t *f, uint16_t op, const uint8_t *dst_mac,
 		       const uint8_t *spa, const uint8_t *tha, const uint8_t *tpa);
 uint32_t net_build_ns(const struct coda_net *net, uint8_t *f, const uint8_t *src,
-		      const uint8_t *target);
+		      const uint8_t *target, const uint8_t *dst_mac);
 uint32_t net_build_na(const struct coda_net *net, uint8_t *f, const uint8_t *dst_mac,
 		      const uint8_t *dst, const uint8_t *target, uint8_t flags);
 uint32_t net_build_echo_reply(const struct coda_net *net, uint8_t *f, const uint8_t *req,
@@ -222,7 +222,7 @@ struct neigh_entry *neigh_insert(struct coda_net *net, struct neigh_cache *c,
 void neigh_update(struct coda_net *net, struct neigh_entry *e, const uint8_t *mac,
 		  enum coda_net_neigh_state state, uint64_t now);
 void neigh_solicit(struct coda_net *net, const struct neigh_cache *c, struct neigh_entry *e,
-		   const uint8_t *src, uint64_t now);
+		   const uint8_t *src, uint64_t now, bool unicast);
 enum coda_net_tx_result neigh_send(struct coda_net *net, int family, const uint8_t *addr,
 				   const uint8_t *src, uint8_t *frame, uint32_t len, uint64_t now);
 void neigh_tick(struct coda_net *net, struct neigh_cache *c, uint64_t now);
@@ -233,6 +233,8 @@ void net_tx_drop(struct coda_net *net, enum coda_net_drop r);
 
 /* parse.c: whether an address is one of the configured local addresses. */
 bool net_ip4_ours(const struct coda_net *net, const uint8_t *a);
+enum coda_net_drop net_parse(const struct coda_net *net, const void *frame, uint32_t len,
+			     unsigned int flags, struct coda_net_rx *rx);
 bool net_ip6_ours(const struct coda_net *net, const uint8_t *a);
 
 #endif /* CODA_NET_PRIVATE_H */

@@ -142,8 +142,10 @@ parse_arp(const uint8_t *p, uint32_t rem, struct coda_net_rx *rx)
 /* The upper layer, once IP has found it (rx->l4, rx->l4_len): length, checksum, key. */
 static enum coda_net_drop
 parse_l4(struct coda_net_rx *rx, int family, uint8_t proto, const uint8_t *src,
-	 const uint8_t *dst)
+	 const uint8_t *dst, unsigned int flags)
 {
+	bool hw_ok = (flags & CODA_NET_IN_L4_CKSUM_GOOD) != 0;
+
 	uint16_t sum;
 
 	if (proto == IPPROTO_TCP) {
@@ -151,8 +153,9 @@ parse_l4(struct coda_net_rx *rx, int family, uint8_t proto, const uint8_t *src,
 			return CODA_NET_DROP_NOT_FOR_US; /* RFC 1122 §4.2.3.10 */
 		if (rx->l4_len < TCP_HLEN)
 			return CODA_NET_DROP_L4_TOO_SHORT;
-		sum = cksum_add(cksum_pseudo(family, src, dst, proto, rx->l4_len),
-				cksum_raw(rx->l4, rx->l4_len));
+		sum = hw_ok ? 0xffff
+			    : cksum_add(cksum_pseudo(family, src, dst, proto, rx->l4_len),
+					cksum_raw(rx->l4, rx->l4_len));
 		if (sum != 0xffff)
 			return CODA_NET_DROP_BAD_L4_CKSUM;
 		key_tcp(rx, family, src, dst);
@@ -162,9 +165,12 @@ parse_l4(struct coda_net_rx *rx, int family, uint8_t proto, const uint8_t *src,
 	/* ICMP (IPv4) has no pseudo-header, RFC 792; ICMPv6 has, RFC 4443 §2.3. */
 	if (rx->l4_len < ICMP_HLEN)
 		return CODA_NET_DROP_L4_TOO_SHORT;
-	sum = cksum_raw(rx->l4, rx->l4_len);
-	if (family == AF_INET6)
-		sum = cksum_add(sum, cksum_pseudo(family, src, dst, proto, rx->l4_len));
+	sum = 0xffff;
+	if (!hw_ok) {
+		sum = cksum_raw(rx->l4, rx->l4_len);
+		if (family == AF_INET6)
+			sum = cksum_add(sum, cksum_pseudo(family, src, dst, proto, rx->l4_len));
+	}
 	if (sum != 0xffff)
 		return CODA_NET_DROP_BAD_L4_CKSUM;
 	if (family == AF_INET) {
@@ -183,7 +189,8 @@ parse_l4(struct coda_net_rx *rx, int family, uint8_t proto, const uint8_t *src,
 
 /* RFC 791 §3.1, RFC 1122 §3.2.1. */
 static enum coda_net_drop
-parse_ip4(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct coda_net_rx *rx)
+parse_ip4(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct coda_net_rx *rx,
+	  unsigned int flags)
 {
 	uint32_t ihl, tot;
 
@@ -198,7 +205,7 @@ parse_ip4(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct cod
 	if (tot < ihl || tot > rem)
 		return CODA_NET_DROP_BAD_IP_LEN;
 	/* A correct header, its checksum included, sums to 0xffff (RFC 1071). */
-	if (cksum_raw(p, ihl) != 0xffff)
+	if (!(flags & CODA_NET_IN_IP_CKSUM_GOOD) && cksum_raw(p, ihl) != 0xffff)
 		return CODA_NET_DROP_BAD_IP_CKSUM;
 	/* MF (0x2000) or a fragment offset: no reassembly here. Bit 0x8000 is reserved, ignored. */
 	if (get16(p + 6) & 0x3fff)
@@ -214,7 +221,7 @@ parse_ip4(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct cod
 	rx->l4_off = (uint16_t)(rx->l3_off + ihl);
 	rx->l4 = p + ihl;
 	rx->l4_len = tot - ihl;
-	return parse_l4(rx, AF_INET, p[9], p + 12, p + 16);
+	return parse_l4(rx, AF_INET, p[9], p + 12, p + 16, flags);
 }
 
 /*
@@ -225,7 +232,8 @@ parse_ip4(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct cod
  * chain that long is an attack, not a use.
  */
 static enum coda_net_drop
-parse_ip6(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct coda_net_rx *rx)
+parse_ip6(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct coda_net_rx *rx,
+	  unsigned int flags)
 {
 	static const uint8_t unspec[16];
 	uint32_t end, off = IP6_HLEN;
@@ -277,11 +285,12 @@ parse_ip6(const struct coda_net *net, const uint8_t *p, uint32_t rem, struct cod
 	rx->l4_off = (uint16_t)(rx->l3_off + off);
 	rx->l4 = p + off;
 	rx->l4_len = end - off;
-	return parse_l4(rx, AF_INET6, nh, p + 8, p + 24);
+	return parse_l4(rx, AF_INET6, nh, p + 8, p + 24, flags);
 }
 
 enum coda_net_drop
-coda_net_parse(const struct coda_net *net, const void *frame, uint32_t len, struct coda_net_rx *rx)
+net_parse(const struct coda_net *net, const void *frame, uint32_t len, unsigned int flags,
+	  struct coda_net_rx *rx)
 {
 	static const uint8_t bcast[CODA_NET_MAC_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	const uint8_t *f = frame;
@@ -315,10 +324,16 @@ coda_net_parse(const struct coda_net *net, const void *frame, uint32_t len, stru
 	case ETHERTYPE_ARP:
 		return parse_arp(f + off, len - off, rx);
 	case ETHERTYPE_IPV4:
-		return parse_ip4(net, f + off, len - off, rx);
+		return parse_ip4(net, f + off, len - off, rx, flags);
 	case ETHERTYPE_IPV6:
-		return parse_ip6(net, f + off, len - off, rx);
+		return parse_ip6(net, f + off, len - off, rx, flags);
 	default:
 		return CODA_NET_DROP_BAD_ETHER_TYPE;
 	}
+}
+
+enum coda_net_drop
+coda_net_parse(const struct coda_net *net, const void *frame, uint32_t len, struct coda_net_rx *rx)
+{
+	return net_parse(net, frame, len, 0, rx);
 }

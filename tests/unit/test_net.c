@@ -140,7 +140,7 @@ input(struct coda_net *net, const uint8_t *f, size_t len, uint64_t now)
 {
 	struct coda_net_rx rx;
 
-	return coda_net_input(net, exact_copy(f, len), (uint32_t)len, now, &rx);
+	return coda_net_input(net, exact_copy(f, len), (uint32_t)len, 0, now, &rx);
 }
 
 /* ---- this file's own wire writer and checksum ---- */
@@ -679,6 +679,64 @@ test_cksum_bit_flips(void **state)
 	done(net);
 }
 
+/*
+ * coda_net_input() flags: checksums the NIC verified are not checked again
+ * (and only those); a learn-only copy learns neighbours and answers nothing.
+ */
+static size_t mk_ns(uint8_t *f, const uint8_t *src, const uint8_t *target, uint8_t hlim);
+
+static void
+test_input_flags(void **state)
+{
+	struct coda_net *net = mknet();
+	struct coda_net_neigh_info ni;
+	struct coda_net_rx rx;
+	uint8_t f[256];
+	size_t len;
+
+	(void)state;
+	for (int v6 = 0; v6 <= 1; v6++) {
+		len = v6 ? mk_tcp6(f) : mk_tcp4(f);
+		f[len - 1] ^= 0x40; /* TCP checksum now wrong */
+		assert_int_equal(coda_net_input(net, f, (uint32_t)len, 0, 1, &rx), CODA_NET_RX_NONE);
+		assert_int_equal(coda_net_input(net, f, (uint32_t)len, CODA_NET_IN_IP_CKSUM_GOOD, 1, &rx),
+				 CODA_NET_RX_NONE);
+		assert_int_equal(coda_net_input(net, f, (uint32_t)len, CODA_NET_IN_L4_CKSUM_GOOD, 1, &rx),
+				 CODA_NET_RX_TCP);
+		assert_int_equal(rx.l4_len, 30);
+	}
+	assert_int_equal(coda_net_stats(net)->drops[CODA_NET_DROP_BAD_L4_CKSUM], 4);
+	/* The IPv4 header checksum, likewise. */
+	len = mk_tcp4(f);
+	f[14 + 10] ^= 1;
+	assert_int_equal(coda_net_input(net, f, (uint32_t)len, CODA_NET_IN_L4_CKSUM_GOOD, 1, &rx),
+			 CODA_NET_RX_NONE);
+	assert_int_equal(coda_net_stats(net)->drops[CODA_NET_DROP_BAD_IP_CKSUM], 1);
+	assert_int_equal(coda_net_input(net, f, (uint32_t)len, CODA_NET_IN_IP_CKSUM_GOOD, 1, &rx),
+			 CODA_NET_RX_TCP);
+
+	/* Learn-only ARP request for us: the asker is learnt, no reply. */
+	cap.n = 0;
+	len = mk_arp(f, 1, bcast_mac, peer_mac, peer4, (const uint8_t[6]){0}, our4);
+	assert_int_equal(coda_net_input(net, f, (uint32_t)len, CODA_NET_IN_LEARN_ONLY, 2, &rx),
+			 CODA_NET_RX_ARP);
+	assert_int_equal(cap.n, 0);
+	assert_int_equal(coda_net_neigh_get(net, AF_INET, peer4, 2, &ni), 0);
+	assert_memory_equal(ni.mac, peer_mac, 6);
+	assert_int_equal(coda_net_stats(net)->tx_arp_reply, 0);
+	/* Learn-only NS: learnt, no NA. */
+	len = mk_ns(f, peer6, our6, 255);
+	assert_int_equal(coda_net_input(net, f, (uint32_t)len, CODA_NET_IN_LEARN_ONLY, 3, &rx),
+			 CODA_NET_RX_ICMP6);
+	assert_int_equal(cap.n, 0);
+	assert_int_equal(coda_net_neigh_get(net, AF_INET6, peer6, 3, &ni), 0);
+	assert_memory_equal(ni.mac, peer_mac, 6);
+	/* The same frames without the flag are answered. */
+	assert_int_equal(coda_net_input(net, f, (uint32_t)len, 0, 3, &rx), CODA_NET_RX_ICMP6);
+	assert_int_equal(cap.n, 1);
+	done(net);
+}
+
 /* ---- building ---- */
 
 static void
@@ -869,18 +927,27 @@ test_neigh_expiry(void **state)
 	assert_int_equal(ni.expire_ms, 31000);
 	assert_int_equal(coda_net_neigh_get(net, AF_INET, peer4, 31000, &ni), 0);
 	assert_int_equal(ni.state, CODA_NET_NEIGH_STALE);
-	/* STALE is used, and re-probed at most once per retrans_ms. */
+	/*
+	 * STALE in use: 5 s of DELAY from its first use, then a unicast
+	 * request to the known MAC at most once per retrans_ms.
+	 */
 	cap.n = 0;
 	assert_int_equal(send_tcp(net, peer4, 4, 1, 31000), CODA_NET_TX_SENT);
-	assert_int_equal(cap.n, 2); /* the segment, then a request */
-	assert_int_equal(r16(cap.f[1] + 12), 0x0806);
-	assert_int_equal(send_tcp(net, peer4, 4, 2, 31500), CODA_NET_TX_SENT);
-	assert_int_equal(cap.n, 3);
-	assert_int_equal(send_tcp(net, peer4, 4, 3, 32000), CODA_NET_TX_SENT);
+	assert_int_equal(cap.n, 1); /* the segment only: DELAY starts */
+	assert_int_equal(send_tcp(net, peer4, 4, 2, 35999), CODA_NET_TX_SENT);
+	assert_int_equal(cap.n, 2);
+	assert_int_equal(send_tcp(net, peer4, 4, 3, 36000), CODA_NET_TX_SENT);
+	assert_int_equal(cap.n, 4); /* the segment, then a request */
+	assert_int_equal(r16(cap.f[3] + 12), 0x0806);
+	assert_memory_equal(cap.f[3], peer_mac, 6); /* unicast */
+	assert_int_equal(r16(cap.f[3] + 14 + 6), 1); /* a request */
+	assert_int_equal(send_tcp(net, peer4, 4, 4, 36500), CODA_NET_TX_SENT);
 	assert_int_equal(cap.n, 5);
+	assert_int_equal(send_tcp(net, peer4, 4, 5, 37000), CODA_NET_TX_SENT);
+	assert_int_equal(cap.n, 7);
 	/* A reply confirms it again. */
-	input(net, f, len, 32001);
-	assert_int_equal(coda_net_neigh_get(net, AF_INET, peer4, 32001, &ni), 0);
+	input(net, f, len, 37001);
+	assert_int_equal(coda_net_neigh_get(net, AF_INET, peer4, 37001, &ni), 0);
 	assert_int_equal(ni.state, CODA_NET_NEIGH_REACHABLE);
 	assert_int_equal(ni.probes, 0);
 
@@ -1111,6 +1178,17 @@ test_ns_na(void **state)
 	assert_int_equal(coda_net_neigh_get(net, AF_INET6, peer6, 10, &ni), 0);
 	assert_int_equal(ni.state, CODA_NET_NEIGH_STALE);
 	assert_memory_equal(ni.mac, peer_mac, 6);
+	/* Used: no NS during the 5 s DELAY, then a unicast one to the peer (RFC 4861 §7.3.3). */
+	cap.n = 0;
+	assert_int_equal(send_tcp(net, peer6, 16, 1, 10), CODA_NET_TX_SENT);
+	assert_int_equal(cap.n, 1);
+	assert_int_equal(send_tcp(net, peer6, 16, 2, 5010), CODA_NET_TX_SENT);
+	assert_int_equal(cap.n, 3);
+	assert_memory_equal(cap.f[2], peer_mac, 6);
+	assert_memory_equal(cap.f[2] + 14 + 24, peer6, 16); /* IPv6 destination: the target */
+	assert_int_equal(cap.f[2][54], 135);		       /* NS */
+	assert_memory_equal(cap.f[2] + 54 + 8, peer6, 16);
+	cap.n = 0;
 
 	/* DAD: answered to all-nodes without Solicited. */
 	cap.n = 0;
@@ -1275,7 +1353,7 @@ test_random_frames(void **state)
 			seen[r] = true;
 		}
 		cap.n = 0;
-		(void)coda_net_input(n, c, (uint32_t)len, i, &rx);
+		(void)coda_net_input(n, c, (uint32_t)len, 0, i, &rx);
 		if ((i & 0xffff) == 0)
 			coda_net_tick(n, i);
 	}
@@ -1311,6 +1389,7 @@ main(void)
 		cmocka_unit_test_teardown(test_drop_reasons_ip4, teardown),
 		cmocka_unit_test_teardown(test_drop_reasons_ip6, teardown),
 		cmocka_unit_test_teardown(test_cksum_bit_flips, teardown),
+		cmocka_unit_test_teardown(test_input_flags, teardown),
 		cmocka_unit_test_teardown(test_build_roundtrip, teardown),
 		cmocka_unit_test_teardown(test_arp_reply_bytes, teardown),
 		cmocka_unit_test_teardown(test_arp_resolve_queue, teardown),
