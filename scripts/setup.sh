@@ -17,10 +17,11 @@ set -euo pipefail
 PACKAGES=(
 	build-essential gcc clang libclang-rt-dev lld
 	meson ninja-build pkg-config
-	libdpdk-dev dpdk libnuma-dev
+	libdpdk-dev dpdk dpdk-dev libnuma-dev
 	libcmocka-dev libjansson-dev
 	python3 python3-pyelftools
 	clang-format
+	iproute2 iputils-ping ethtool tcpdump
 )
 HUGE_PAGES_WANTED=256	# free 2 MiB pages, i.e. 512 MiB
 HUGE_DIR=/sys/kernel/mm/hugepages/hugepages-2048kB
