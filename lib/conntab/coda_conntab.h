@@ -405,6 +405,16 @@ unsigned int coda_conntab_lookup_bulk(struct coda_conntab *t,
 				      uint32_t *values, uint64_t *hit_mask);
 
 /**
+ * Hold at most @p limit TIME-WAIT entries of @p family from now on (at most
+ * the capacity it was created with): a lower limit ends the entries closest
+ * to expiry at once (counted as recycled), and the overflow policy applies
+ * at the limit as it does at capacity. For a run-time "tw_capacity" setting.
+ *
+ * @return 0; -EINVAL (bad family, @p limit above the capacity).
+ */
+int coda_conntab_tw_limit(struct coda_conntab *t, int family, uint32_t limit);
+
+/**
  * A number that changes whenever any key's value changes (insert, delete,
  * replace, TIME-WAIT entered, expired or recycled), owner only: values
  * from coda_conntab_lookup_bulk() still hold while it is unchanged.

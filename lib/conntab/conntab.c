@@ -154,6 +154,7 @@ struct tw_pool {
 	uint32_t esize;		 /* sizeof(struct tw4) or sizeof(struct tw6) */
 	uint32_t alen;		 /* remote address bytes: 4 or 16 */
 	uint32_t nb;		 /* capacity */
+	uint32_t limit;		 /* entries it may hold now, <= nb (coda_conntab_tw_limit()) */
 	uint32_t cnt;		 /* entries in use */
 	uint32_t base;		 /* TIME-WAIT index of entry 0 */
 	uint32_t fresh;		 /* entries [fresh, nb) were never used */
@@ -538,6 +539,7 @@ tw_pool_init(struct tw_pool *p, char *mem, uint32_t nb, uint32_t base, int famil
 {
 	p->mem = mem;
 	p->nb = nb;
+	p->limit = nb;
 	p->base = base;
 	p->family = (uint8_t)family;
 	p->esize = family == AF_INET ? sizeof(struct tw4) : sizeof(struct tw6);
@@ -1260,6 +1262,8 @@ laddr_index(struct coda_conntab *t, const uint8_t *addr, uint16_t *idx)
 static bool
 tw_take(struct tw_pool *p, uint32_t *e)
 {
+	if (p->cnt >= p->limit)
+		return false;
 	if (p->free_head != NIL) {
 		*e = p->free_head;
 		p->free_head = tw_state_of(p, *e)->snd_nxt;
@@ -1311,7 +1315,7 @@ coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
 	found = find_slot(t, k, h, &bi, &s) == 0;
 	if (found && CODA_CONNTAB_IS_TW(t->buckets[bi].val[s]))
 		return -EEXIST;
-	if (p->nb == 0)
+	if (p->limit == 0)
 		goto skip;
 	/*
 	 * Bring the pool's clock up to now through ticks where nothing is
@@ -1448,6 +1452,26 @@ coda_conntab_tw_restart(struct coda_conntab *t, uint32_t value, uint64_t expiry)
 	if ((p = tw_in_use(t, value, &e, &err)) == NULL)
 		return err;
 	return coda_wheel_arm(p->wheel, e, expiry);
+}
+
+int
+coda_conntab_tw_limit(struct coda_conntab *t, int family, uint32_t limit)
+{
+	struct tw_pool *p;
+	uint32_t e;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	p = &t->tw[family == AF_INET6];
+	if (limit > p->nb)
+		return -EINVAL;
+	p->limit = limit;
+	/* Over the new limit: the entries closest to expiry end now, as a full pool recycles. */
+	while (p->cnt > limit && coda_wheel_take_earliest(p->wheel, &e, 1) == 1) {
+		tw_end(t, p, e);
+		STAT_ADD(t, tw_recycled, 1);
+	}
+	return 0;
 }
 
 uint64_t

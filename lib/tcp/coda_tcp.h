@@ -237,6 +237,22 @@ struct coda_tcp_stack *coda_tcp_create(const struct coda_tcp_conf *conf, uint64_
 				       coda_tcp_tx_fn tx, void *tx_arg, coda_tcp_event_fn ev,
 				       void *ev_arg);
 
+/**
+ * Change a running stack's configuration. Policies, timeouts, buffer sizes,
+ * MSS and options apply to what happens from now on (a connection keeps
+ * the options it negotiated); nb_tw and nb_tw6 may go down, or back up to
+ * the capacity the stack was created with (entries over a lower limit end
+ * at once, counted as recycled). The seed is kept.
+ *
+ * @return 0; -EINVAL (a value coda_tcp_create() would refuse, or a
+ *         TIME-WAIT count above the capacity); -EBUSY (nb_tcb or tw_policy
+ *         changed: fixed at creation).
+ */
+int coda_tcp_reconfigure(struct coda_tcp_stack *s, const struct coda_tcp_conf *conf);
+
+/** The configuration in force (the seed as drawn at creation). */
+const struct coda_tcp_conf *coda_tcp_conf_get(const struct coda_tcp_stack *s);
+
 /** Free a stack and everything in it (no segment is sent). NULL is allowed. */
 void coda_tcp_free(struct coda_tcp_stack *s);
 

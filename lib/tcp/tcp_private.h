@@ -161,6 +161,7 @@ struct coda_tcp_stack {
 	uint64_t chack_sec;   /* second of the global challenge-ACK count */
 	uint32_t chack_count; /* challenge ACKs sent in that second */
 	uint16_t next_port;   /* ephemeral port search start */
+	uint32_t cap_tw, cap_tw6; /* TIME-WAIT capacities at creation (conf.nb_tw* may be lower) */
 	uint32_t depth;	      /* > 0 inside coda_tcp_timers() or an application callback */
 	bool in_input;	      /* inside coda_tcp_input(): events wait in evq */
 	uint8_t nb_evq;

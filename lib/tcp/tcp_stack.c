@@ -193,6 +193,45 @@ conf_ok(const struct coda_tcp_conf *c)
 	       (c->tw_policy == CODA_CONNTAB_TW_RECYCLE || c->tw_policy == CODA_CONNTAB_TW_SKIP);
 }
 
+/* TIME-WAIT's decision inputs, from the configuration. */
+static void
+tw_conf_set(struct coda_tcp_stack *s)
+{
+	s->twc.rfc1337 = s->conf.rfc1337;
+	s->twc.reopen = s->conf.tw_reopen;
+	s->twc.syn_challenge_ack = s->conf.tw_syn_challenge_ack;
+	s->twc.timestamps = s->conf.timestamps;
+	s->twc.ack_interval_ms = s->conf.challenge_ack_interval_ms;
+	s->twc.twice_msl_ms = 2 * (uint64_t)s->conf.msl_ms;
+}
+
+const struct coda_tcp_conf *
+coda_tcp_conf_get(const struct coda_tcp_stack *s)
+{
+	return &s->conf;
+}
+
+int
+coda_tcp_reconfigure(struct coda_tcp_stack *s, const struct coda_tcp_conf *conf)
+{
+	struct coda_tcp_conf c = *conf;
+	int ret;
+
+	if (!conf_ok(&c) || c.nb_tw > s->cap_tw || c.nb_tw6 > s->cap_tw6)
+		return -EINVAL;
+	if (c.nb_tcb != s->conf.nb_tcb || c.tw_policy != s->conf.tw_policy)
+		return -EBUSY;
+	ret = coda_conntab_tw_limit(s->ct, AF_INET, c.nb_tw);
+	if (ret == 0)
+		ret = coda_conntab_tw_limit(s->ct, AF_INET6, c.nb_tw6);
+	if (ret != 0)
+		return ret;
+	memcpy(c.seed, s->conf.seed, sizeof(c.seed)); /* ISNs and the table hash keep their key */
+	s->conf = c;
+	tw_conf_set(s);
+	return 0;
+}
+
 struct coda_tcp_stack *
 coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn tx, void *tx_arg,
 		coda_tcp_event_fn ev, void *ev_arg)
@@ -231,12 +270,9 @@ coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn t
 	s->tcb = calloc(conf->nb_tcb, sizeof(*s->tcb));
 	if (s->ct == NULL || s->wheel == NULL || s->tcb == NULL)
 		goto err;
-	s->twc.rfc1337 = conf->rfc1337;
-	s->twc.reopen = conf->tw_reopen;
-	s->twc.syn_challenge_ack = conf->tw_syn_challenge_ack;
-	s->twc.timestamps = conf->timestamps;
-	s->twc.ack_interval_ms = conf->challenge_ack_interval_ms;
-	s->twc.twice_msl_ms = 2 * (uint64_t)conf->msl_ms;
+	s->cap_tw = conf->nb_tw;
+	s->cap_tw6 = conf->nb_tw6;
+	tw_conf_set(s);
 	return s;
 err:
 	coda_tcp_free(s);

@@ -157,6 +157,16 @@ struct coda_tcp_stack *coda_worker_tcp(struct coda_worker *w);
 /** Its network layer (neighbours: coda_net_neigh_add()). */
 struct coda_net *coda_worker_net(struct coda_worker *w);
 
+/**
+ * The worker (index) that owns flow @p k on @p w's port: where its segments
+ * arrive (coda_port_rss_queue()). A connect() with a given source port must
+ * run there.
+ */
+unsigned int coda_worker_flow_owner(const struct coda_worker *w, const struct coda_conntab_key *k);
+
+/** The network layer's configuration as in force: addresses, MAC, offload. */
+const struct coda_net_conf *coda_worker_net_conf(const struct coda_worker *w);
+
 /*
  * The application API (DESIGN.md §6): lib/tcp's calls on the worker's
  * clock. Results and errors are those of the coda_tcp_* call named.

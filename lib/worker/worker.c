@@ -513,6 +513,7 @@ coda_worker_create(const struct coda_worker_conf *conf)
 		memcpy(nc.mac, w->port.mac, sizeof(nc.mac));
 	nc.tx_cksum_offload = w->port.tx_ip_cksum && w->port.tx_l4_cksum;
 	w->tx_offload = nc.tx_cksum_offload;
+	w->net_conf = nc;
 	w->net = coda_net_create(&nc, net_xmit, w);
 	if (w->net == NULL) {
 		err = errno;
@@ -650,6 +651,18 @@ struct coda_net *
 coda_worker_net(struct coda_worker *w)
 {
 	return w->net;
+}
+
+unsigned int
+coda_worker_flow_owner(const struct coda_worker *w, const struct coda_conntab_key *k)
+{
+	return coda_port_rss_queue(&w->port, k);
+}
+
+const struct coda_net_conf *
+coda_worker_net_conf(const struct coda_worker *w)
+{
+	return &w->net_conf;
 }
 
 int

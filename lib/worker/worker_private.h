@@ -61,6 +61,7 @@ struct coda_worker {
 	/* Control and slow path. */
 	struct coda_port_info port;
 	struct coda_worker_conf conf;
+	struct coda_net_conf net_conf; /* as lib/net got it: the port's MAC and offload filled in */
 	uint64_t tsc0;		/* TSC at creation */
 	uint64_t tsc_per_ms;
 	uint64_t next_net_tick;	/* ms */

@@ -558,6 +558,53 @@ test_mss_ipv6(void **state)
 	}
 }
 
+/*
+ * coda_tcp_reconfigure(): a new MSL applies to the next TIME-WAIT; a lower
+ * TIME-WAIT count ends the entries over it at once; capacities fixed at
+ * creation are refused.
+ */
+static void
+test_reconfigure(void **state)
+{
+	struct coda_tcp_conf c;
+	struct coda_conntab_stats cs;
+	struct th t;
+	uint64_t left;
+
+	(void)state;
+	th_init(&t);
+	c = *coda_tcp_conf_get(t.s);
+	assert_int_equal(c.msl_ms, 30000);
+	c.msl_ms = 1000;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), 0);
+	assert_int_equal(coda_tcp_conf_get(t.s)->msl_ms, 1000);
+	th_time_wait(&t);
+	assert_int_equal(coda_tcp_lookup(t.s, &t.key, t.now, &left), CODA_TCP_S_TIME_WAIT);
+	assert_true(left <= 2000 + 200 && left > 1000);
+	/* Down to no TIME-WAIT: the entry ends now, as a recycled one. */
+	c.nb_tw = 0;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), 0);
+	EXPECT_STATE(&t, CLOSED);
+	coda_conntab_stats(coda_tcp_conntab(t.s), &cs);
+	assert_int_equal(cs.tw_recycled, 1);
+	assert_int_equal(cs.entries_tw, 0);
+	/* Fixed at creation, or beyond it. */
+	c.nb_tw = t.conf.nb_tw + 1;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), -EINVAL);
+	c.nb_tw = t.conf.nb_tw;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), 0);
+	c.nb_tcb++;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), -EBUSY);
+	c.nb_tcb--;
+	c.tw_policy = CODA_CONNTAB_TW_SKIP;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), -EBUSY);
+	c.tw_policy = CODA_CONNTAB_TW_RECYCLE;
+	c.msl_ms = 0;
+	assert_int_equal(coda_tcp_reconfigure(t.s, &c), -EINVAL);
+	assert_int_equal(coda_tcp_conf_get(t.s)->msl_ms, 1000); /* unchanged by a refusal */
+	th_fini(&t);
+}
+
 /* An echo-like application: read everything; at end of stream, close(). */
 static void
 close_at_eof(struct th *t, int sock, enum coda_tcp_event ev)
@@ -802,6 +849,7 @@ main(void)
 		cmocka_unit_test(test_data_before_accept),
 		cmocka_unit_test(test_mss_less_timestamp_option),
 		cmocka_unit_test(test_mss_ipv6),
+		cmocka_unit_test(test_reconfigure),
 		cmocka_unit_test(test_events_after_segment_close_in_callback),
 		cmocka_unit_test(test_events_after_segment_abort_in_callback),
 		cmocka_unit_test(test_zero_window_probe),
