@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * mode.c: what coda-server does with a connection (echo, discard, sink),
- * driven by the worker's events.
+ * mode.c: what coda-server does with a connection (echo, discard, sink;
+ * http is in http.c), driven by the worker's events.
  *
  * echo: read, send back; bytes the send buffer refused wait in a per
  * connection buffer until WRITABLE. At end of stream (recv() returns 0,
@@ -11,6 +11,9 @@
  * discard: read and drop; close() at end of stream.
  * sink: never read; at the peer's FIN close() with the data unread, which
  * sends RST (RFC 1122 4.2.2.13).
+ * close_after (echo, discard): the server closes first, once it has echoed
+ * (echo) or read (discard) that many bytes; it reads no further, so bytes
+ * the peer sent beyond them are unread at close() and make it an RST.
  * Whatever the mode, CLOSED (reset, timeout ...) closes the socket to free it.
  */
 
@@ -22,18 +25,27 @@
 
 #define ECHO_BUF 16384
 
-struct mode_conn {
-	bool open;	/* ours to close */
-	bool eof;	/* recv() returned 0 */
-	uint32_t off, len; /* echo bytes waiting in buf[off, off + len) */
-	uint8_t *buf;
-};
+const char *
+mode_name(enum server_mode m)
+{
+	switch (m) {
+	case MODE_ECHO:
+		return "echo";
+	case MODE_DISCARD:
+		return "discard";
+	case MODE_SINK:
+		return "sink";
+	case MODE_HTTP:
+		return "http";
+	}
+	return "?";
+}
 
 int
-mode_init(struct mode_ctx *ctx, enum server_mode mode, uint32_t nb_socks)
+mode_init(struct mode_ctx *ctx, const struct mode_conf *conf, uint32_t nb_socks)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->mode = mode;
+	ctx->conf = *conf;
 	ctx->lsock4 = -1;
 	ctx->lsock6 = -1;
 	ctx->nb_socks = nb_socks;
@@ -58,8 +70,8 @@ conn_of(struct mode_ctx *ctx, int sock)
 	return &ctx->conns[sock];
 }
 
-static void
-conn_close(struct coda_worker *w, struct mode_ctx *ctx, int sock)
+void
+mode_conn_close(struct coda_worker *w, struct mode_ctx *ctx, int sock)
 {
 	struct mode_conn *c = &ctx->conns[sock];
 
@@ -77,6 +89,18 @@ mode_adopt(struct mode_ctx *ctx, int sock)
 	}
 }
 
+/* Bytes to read at most now: @p room, less once close_after is near. */
+static uint32_t
+read_budget(const struct mode_ctx *ctx, const struct mode_conn *c, uint32_t room)
+{
+	uint64_t left;
+
+	if (ctx->conf.close_after == 0)
+		return room;
+	left = ctx->conf.close_after - c->done;
+	return left < room ? (uint32_t)left : room;
+}
+
 /* Send what waits; true when nothing is left. */
 static bool
 echo_flush(struct coda_worker *w, struct mode_ctx *ctx, int sock, struct mode_conn *c)
@@ -87,6 +111,7 @@ echo_flush(struct coda_worker *w, struct mode_ctx *ctx, int sock, struct mode_co
 		if (n <= 0)
 			return n != -EAGAIN; /* an error: nothing more will go */
 		ctx->bytes_out += (uint32_t)n;
+		c->done += (uint32_t)n;
 		c->off += (uint32_t)n;
 		c->len -= (uint32_t)n;
 	}
@@ -100,7 +125,7 @@ echo_run(struct coda_worker *w, struct mode_ctx *ctx, int sock, struct mode_conn
 	if (c->buf == NULL) {
 		c->buf = malloc(ECHO_BUF);
 		if (c->buf == NULL) {
-			conn_close(w, ctx, sock);
+			mode_conn_close(w, ctx, sock);
 			return;
 		}
 	}
@@ -109,7 +134,12 @@ echo_run(struct coda_worker *w, struct mode_ctx *ctx, int sock, struct mode_conn
 
 		if (!echo_flush(w, ctx, sock, c))
 			return; /* wait for WRITABLE */
-		n = coda_worker_recv(w, sock, c->buf, ECHO_BUF);
+		/* Everything read was echoed: with close_after reached, we close first. */
+		if (ctx->conf.close_after != 0 && c->done >= ctx->conf.close_after) {
+			mode_conn_close(w, ctx, sock);
+			return;
+		}
+		n = coda_worker_recv(w, sock, c->buf, read_budget(ctx, c, ECHO_BUF));
 		if (n > 0) {
 			ctx->bytes_in += (uint32_t)n;
 			c->len = (uint32_t)n;
@@ -118,26 +148,31 @@ echo_run(struct coda_worker *w, struct mode_ctx *ctx, int sock, struct mode_conn
 		if (n == -EAGAIN)
 			return;
 		/* 0: end of stream; an error: the connection is over. */
-		c->eof = true;
-		conn_close(w, ctx, sock);
+		mode_conn_close(w, ctx, sock);
 		return;
 	}
 }
 
 static void
-discard_run(struct coda_worker *w, struct mode_ctx *ctx, int sock)
+discard_run(struct coda_worker *w, struct mode_ctx *ctx, int sock, struct mode_conn *c)
 {
 	uint8_t buf[ECHO_BUF];
 
 	for (;;) {
-		int32_t n = coda_worker_recv(w, sock, buf, sizeof(buf));
+		int32_t n;
 
+		if (ctx->conf.close_after != 0 && c->done >= ctx->conf.close_after) {
+			mode_conn_close(w, ctx, sock); /* we close first */
+			return;
+		}
+		n = coda_worker_recv(w, sock, buf, read_budget(ctx, c, sizeof(buf)));
 		if (n > 0) {
 			ctx->bytes_in += (uint32_t)n;
+			c->done += (uint32_t)n;
 			continue;
 		}
 		if (n != -EAGAIN)
-			conn_close(w, ctx, sock);
+			mode_conn_close(w, ctx, sock);
 		return;
 	}
 }
@@ -149,26 +184,29 @@ conn_event(struct coda_worker *w, struct mode_ctx *ctx, int sock, enum coda_tcp_
 
 	if (c == NULL)
 		return;
-	if (ev == CODA_TCP_EV_CLOSED && ctx->mode == MODE_SINK) {
-		conn_close(w, ctx, sock);
+	if (ev == CODA_TCP_EV_CLOSED && ctx->conf.mode == MODE_SINK) {
+		mode_conn_close(w, ctx, sock);
 		return;
 	}
-	switch (ctx->mode) {
+	switch (ctx->conf.mode) {
 	case MODE_ECHO:
 		echo_run(w, ctx, sock, c);
 		break;
 	case MODE_DISCARD:
-		discard_run(w, ctx, sock);
+		discard_run(w, ctx, sock, c);
 		break;
 	case MODE_SINK:
 		if (ev == CODA_TCP_EV_PEER_FIN)
-			conn_close(w, ctx, sock); /* unread data: RST */
+			mode_conn_close(w, ctx, sock); /* unread data: RST */
+		break;
+	case MODE_HTTP:
+		http_run(w, ctx, sock, c);
 		break;
 	}
 	/* A connection that ended (reset, timed out) and was not closed above. */
 	c = conn_of(ctx, sock);
 	if (c != NULL && ev == CODA_TCP_EV_CLOSED)
-		conn_close(w, ctx, sock);
+		mode_conn_close(w, ctx, sock);
 }
 
 void
@@ -179,6 +217,9 @@ mode_event(struct coda_worker *w, int sock, enum coda_tcp_event ev, void *arg)
 	if (ev == CODA_TCP_EV_ACCEPTED) {
 		int s;
 
+		/* Our listeners only: another one (the control socket's) is not ours to drain. */
+		if (sock != ctx->lsock4 && sock != ctx->lsock6)
+			return;
 		while ((s = coda_worker_accept(w, sock)) >= 0) {
 			struct coda_tcp_info info;
 

@@ -215,7 +215,8 @@ tel_drops(const char *cmd, const char *params, struct rte_tel_data *d)
 		snprintf(name, sizeof(name), "net_%s", coda_net_drop_name(r));
 		ADD(d, name, s.s.net.drops[r]);
 	}
-	for (unsigned int i = 0; coda_tcp_drop_name(i) != NULL && i < RTE_DIM(s.s.tcp.drops); i++) {
+	/* From 1: reason 0 is "none". */
+	for (unsigned int i = 1; coda_tcp_drop_name(i) != NULL && i < RTE_DIM(s.s.tcp.drops); i++) {
 		snprintf(name, sizeof(name), "tcp_%s", coda_tcp_drop_name(i));
 		ADD(d, name, s.s.tcp.drops[i]);
 	}

@@ -793,3 +793,18 @@ capture_has_fins() {
 	out=$(to 10 tcpdump -nn -r "$1" 2>/dev/null)
 	grep -qE "^[0-9:.]+ $2 \[[^]]*F" <<<"$out" && grep -qE "^[0-9:.]+ $3 \[[^]]*F" <<<"$out"
 }
+
+# wire_main TOPOLOGY TEST CODA_SERVER: the main of a test script: check the
+# arguments, set the namespaces and the topology up, and run the script's
+# run_test TEST (which fails or returns). The cleanup trap does the rest.
+wire_main() {
+	[ $# -eq 3 ] || usage
+	topo=$1 test=$2 CODA_BIN=$3
+	case $topo in af_packet | tap) ;; *) usage ;; esac
+	say "test $topo $test (coda-server: $CODA_BIN, pid $WIRE_ID)"
+	wire_init
+	[ -x "$CODA_BIN" ] || fail "coda-server not found or not executable: $CODA_BIN"
+	"topo_$topo"
+	run_test "$test"
+	exit 0
+}

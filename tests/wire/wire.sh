@@ -367,12 +367,4 @@ if [ "$1" = harness ]; then
 	harness
 	exit 0
 fi
-[ $# -eq 3 ] || usage
-topo=$1 test=$2 CODA_BIN=$3
-case $topo in af_packet | tap) ;; *) usage ;; esac
-say "test $topo $test (coda-server: $CODA_BIN, pid $WIRE_ID)"
-wire_init
-[ -x "$CODA_BIN" ] || fail "coda-server not found or not executable: $CODA_BIN"
-"topo_$topo"
-run_test "$test"
-exit 0
+wire_main "$@"
