@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# tests/wire/scapy.sh - coda-server against a scapy test bench that writes
+# TCP segments by hand (same harness as wire.sh: lib.sh).
+#
+#   scapy.sh TOPOLOGY TEST CODA_SERVER
+#       TOPOLOGY  af_packet (only: the bench needs K's end of a veth)
+#       TEST      scapy
+#       CODA_SERVER  path to the coda-server executable
+#
+# Needs root and `ip netns`; exits 77 (skipped) without them. Exit status 0
+# pass, 1 fail (the whole coda-server log is printed), 77 skip.
+#
+#   scapy   The af_packet topology, then K's veth loses every address and
+#           IPv6 is disabled on it: K's kernel never answers (no RST to
+#           coda's segments). coda-server --control SOCK --msl-ms 1000
+#           --delayed-ack-ms 0 --neigh 198.18.0.2=<K's MAC> (no ARP needed).
+#           scapy_tb.py runs in K: raw frames on the veth, coda's side
+#           through the control socket. Cases named after CASES.md ids:
+#           the handshake and a passive close (B1, B3), RSTs for no TCB
+#           (E8, E7), RFC 5961 in ESTABLISHED (F1, F2, G1, F10), TIME-WAIT
+#           (H4 with rfc1337 on and off, H2, H7), out-of-window data in
+#           FIN-WAIT-2 and CLOSE-WAIT (G4), a retransmitted FIN in
+#           CLOSE-WAIT (B7).
+#
+# SCAPY_TB_CASES="ID ..." in the environment runs only those cases.
+# Packages beyond README.md's: python3-scapy (Debian's, /usr/bin/python3).
+set -uo pipefail
+
+# shellcheck source=lib.sh
+case ${BASH_SOURCE[0]} in
+*/*) . "${BASH_SOURCE[0]%/*}/lib.sh" ;;
+*) . ./lib.sh ;;
+esac
+
+usage() {
+	sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+TB_PORT=7200		# coda's listener, opened through the control socket
+TB_CLOSED_PORT=7999	# a port nothing listens on
+TB_MSL_MS=1000
+
+t_scapy() {
+	local mac log st p keep=() cases=()
+	# SCAPY_TB_CASES="H2-fin-retransmit-time-wait ...": only these cases.
+	read -ra cases <<<"${SCAPY_TB_CASES:-}"
+	"$PY" -c 'import scapy.all' 2>/dev/null ||
+		fail "scapy not importable by $PY (apt-get install python3-scapy)"
+	# The bench's side: no address, no IPv6, so K's kernel stays silent.
+	to 10 ip -n "$PEER_NS" addr flush dev "$PEER_IF" || fail "cannot flush the addresses of $PEER_IF"
+	sysctl_ns "$PEER_NS" "net.ipv6.conf.$PEER_IF.disable_ipv6" 1
+	mac=$(mac_of "$PEER_NS" "$PEER_IF")
+	[ -n "$mac" ] || fail "cannot read the MAC address of $PEER_IF"
+	say "bench side: $PEER_IF in $PEER_NS, MAC $mac, no address"
+	grep -qa -- '--control' "$CODA_BIN" ||
+		fail "coda-server has no --control option (DESIGN.md section 8): $CODA_BIN"
+	CTL_SOCK=$WIRE_WORK/control.sock
+	coda_start --mode echo --control "$CTL_SOCK" --msl-ms "$TB_MSL_MS" --delayed-ack-ms 0 \
+		--neigh "$PEER4=$mac"
+	wait_until 5 test -S "$CTL_SOCK" ||
+		fail "coda-server --control $CTL_SOCK is ready but there is no socket file at that path"
+	check "scapy_tb.py: hand-written segments against coda's TCP, checked segment by segment"
+	log=$WIRE_WORK/scapy_tb.log
+	WIRE_LOGS+=("$log")
+	in_peer 100 "$PY" "$WIRE_DIR/scapy_tb.py" --control "$CTL_SOCK" --iface "$PEER_IF" \
+		--mac "$mac" --coda-mac "$CODA_MAC" --coda "$CODA4" --peer "$PEER4" \
+		--port "$TB_PORT" --closed-port "$TB_CLOSED_PORT" --msl-ms "$TB_MSL_MS" \
+		"${cases[@]}" >"$log" 2>&1
+	st=$?
+	sed 's/^/  | /' "$log"
+	# Printed: the cleanup prints it again only if the run is interrupted.
+	for p in "${WIRE_LOGS[@]}"; do
+		[ "$p" = "$log" ] || keep+=("$p")
+	done
+	WIRE_LOGS=("${keep[@]}")
+	[ "$st" -eq 124 ] && echo "  | (killed by timeout after 100 s)"
+	[ "$st" -eq 0 ] || fail "scapy test bench: $(grep -c '^scapy_tb: FAIL' "$log") case(s) failed" \
+		"(status $st; output above)"
+	ok "scapy test bench: $(grep -E '^scapy_tb: [0-9]+ cases' "$log" | sed 's/^scapy_tb: //')"
+	alive "$CODA_PID" || fail "coda-server died during the scapy test bench"
+	coda_stop
+	check "coda-server removed its control socket file at exit"
+	[ ! -e "$CTL_SOCK" ] || fail "the control socket file $CTL_SOCK is still there after coda-server exited"
+	ok "socket file removed"
+}
+
+run_test() {
+	case $TOPO:$1 in
+	af_packet:scapy) t_scapy ;;
+	*:scapy) fail "the scapy test bench needs the af_packet topology (K's end of the veth)" ;;
+	*) fail "unknown test '$1'" ;;
+	esac
+}
+
+wire_main "$@"
