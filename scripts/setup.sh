@@ -21,7 +21,7 @@ PACKAGES=(
 	libcmocka-dev libjansson-dev
 	python3 python3-pyelftools
 	clang-format
-	iproute2 iputils-ping ethtool tcpdump curl wrk netcat-openbsd
+	iproute2 iputils-ping ethtool tcpdump tshark curl wrk netcat-openbsd
 )
 HUGE_PAGES_WANTED=256	# free 2 MiB pages, i.e. 512 MiB
 HUGE_DIR=/sys/kernel/mm/hugepages/hugepages-2048kB

@@ -20,7 +20,8 @@ sockets. Standard library only; run with Debian's /usr/bin/python3.
          applications see (data, EOF, errno), which side holds TIME-WAIT
          (coda's with lookup, Linux's with ss), that coda's TIME-WAIT ends
          within 2 MSL plus the wheel's lateness and not before 2 MSL, and
-         the FIN/RST sequence in a tcpdump capture of the peer's interface.
+         the FIN/RST sequence in a tcpdump capture of the peer's interface,
+         read back with tshark.
 
 Every line printed starts with "control_test:". Exit status 0 on success;
 on failure a line "control_test: FAIL: <reason>" (naming the request, the
@@ -36,6 +37,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -977,25 +979,79 @@ class Capture:
         return " ".join(err.split())
 
     def packets(self):
-        out = subprocess.run(["tcpdump", "-nn", "-r", self.path], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, timeout=20).stdout.decode()
-        rx = re.compile(r"IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]")
-        rseq = re.compile(r", seq (\d+)(?::(\d+))?")
-        rack = re.compile(r", ack (\d+)")
+        """The TCP segments in the file, read back with tshark: tuples (src,
+        sport, dst, dport, flags, line, seq, ack) with tcpdump's conventions.
+        flags in tcpdump's letters and order (F S R P, "." for ACK, U E W e;
+        "none"); seq the sequence number a FIN occupies: the end of the range
+        when the segment carries data, the start otherwise, None for a bare
+        ACK; ack None unless the ACK flag is set. Both relative per connection
+        and direction, absolute in SYNs (as tcpdump prints them). line: a
+        tcpdump-style summary of the segment, for failure messages."""
+        tshark_or_fail()
+        fields = ["frame.number", "frame.time_relative", "ip.src", "ipv6.src", "tcp.srcport",
+                  "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags", "tcp.seq", "tcp.seq_raw",
+                  "tcp.ack", "tcp.ack_raw", "tcp.len", "tcp.window_size_value"]
+        # Relative numbers need the sequence analysis: both set, whatever
+        # a preferences file says.
+        cmd = ["tshark", "-n", "-o", "tcp.analyze_sequence_numbers:TRUE",
+               "-o", "tcp.relative_sequence_numbers:TRUE", "-r", self.path, "-Y", "tcp and not icmp and not icmpv6",
+               "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
+        for f in fields:
+            cmd += ["-e", f]
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        except subprocess.TimeoutExpired:
+            raise Failure("tshark -r %s did not finish within 30 s" % self.path)
+        if r.returncode != 0:
+            raise Failure("tshark -r %s failed (status %d): %s" % (
+                self.path, r.returncode,
+                " ".join(r.stderr.decode("utf-8", "replace").split())[:400]))
         pk = []
-        for line in out.splitlines():
-            m = rx.search(line)
-            if not m:
+        for row in r.stdout.decode("utf-8", "replace").splitlines():
+            v = dict(zip(fields, row.split("\t")))
+            if len(v) != len(fields) or not v["tcp.flags"]:
                 continue
+            try:
+                src = v["ip.src"] or v["ipv6.src"]
+                dst = v["ip.dst"] or v["ipv6.dst"]
+                sport, dport = int(v["tcp.srcport"]), int(v["tcp.dstport"])
+                fl = int(v["tcp.flags"], 0)
+                length = int(v["tcp.len"] or 0)
+                rel_seq, raw_seq = int(v["tcp.seq"]), int(v["tcp.seq_raw"])
+                rel_ack, raw_ack = int(v["tcp.ack"] or 0), int(v["tcp.ack_raw"] or 0)
+            except (KeyError, ValueError):
+                raise Failure("tshark -r %s: a line not understood: %r" % (self.path, row))
+            flags = "".join(c for bit, c in TCP_FLAG_LETTERS if fl & bit) or "none"
+            syn = fl & 0x02
+            base = raw_seq if syn else rel_seq
+            ack = (raw_ack if syn else rel_ack) if fl & 0x10 else None
             # The sequence number a FIN occupies: the end of the range when
-            # the segment carries data. tcpdump numbers relatively, per
-            # connection and direction.
-            ms, ma = rseq.search(line), rack.search(line)
-            seq = int(ms.group(2) or ms.group(1)) if ms else None
-            ack = int(ma.group(1)) if ma else None
-            pk.append((m.group(1), int(m.group(2)), m.group(3), int(m.group(4)),
-                       m.group(5), line, seq, ack))
+            # the segment carries data.
+            if length > 0:
+                seq, seqtxt = base + length, "seq %d:%d" % (base, base + length)
+            elif fl & 0x07:
+                seq, seqtxt = base, "seq %d" % base
+            else:
+                seq, seqtxt = None, None
+            ip = "IP6" if ":" in src else "IP"
+            line = "#%s %.6f %s %s.%d > %s.%d: Flags [%s]%s%s, win %s, length %d" % (
+                v["frame.number"], float(v["frame.time_relative"] or 0), ip, src, sport, dst,
+                dport, flags, ", " + seqtxt if seqtxt else "",
+                ", ack %d" % ack if ack is not None else "", v["tcp.window_size_value"],
+                length)
+            pk.append((src, sport, dst, dport, flags, line, seq, ack))
         return pk
+
+
+# tcpdump's letters for the TCP flags, in its order (print-tcp.c).
+TCP_FLAG_LETTERS = [(0x001, "F"), (0x002, "S"), (0x004, "R"), (0x008, "P"), (0x010, "."),
+                    (0x020, "U"), (0x040, "E"), (0x080, "W"), (0x100, "e")]
+
+
+def tshark_or_fail():
+    if not shutil.which("tshark"):
+        raise Failure("tshark not found: the capture is read with tshark (scripts/setup.sh "
+                      "installs it; or apt-get install tshark)")
 
 
 class Conn:
@@ -1362,6 +1418,7 @@ def cmd_close(a):
     cap = None
     try:
         if a.pcap:
+            tshark_or_fail()
             cap = Capture(a.iface, a.pcap, a.port)
             say("tcpdump -i %s tcp port %d -> %s" % (a.iface, a.port, a.pcap))
         rep = c.ok("listen", op="listen", port=a.port, backlog=16)

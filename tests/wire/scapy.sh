@@ -22,7 +22,10 @@
 #           (E8, E7), RFC 5961 in ESTABLISHED (F1, F2, G1, F10), TIME-WAIT
 #           (H4 with rfc1337 on and off, H2, H7), out-of-window data in
 #           FIN-WAIT-2 and CLOSE-WAIT (G4), a retransmitted FIN in
-#           CLOSE-WAIT (B7).
+#           CLOSE-WAIT (B7), out-of-window RSTs (F3), RST and SYN in
+#           CLOSE-WAIT and FIN-WAIT-2 (F4, G1), a refused SYN in TIME-WAIT
+#           (H8), TIME-WAIT expiry (H3), timestamps (TSecr echo, H9
+#           reopen, PAWS), ACK and RST to the listener (E9).
 #
 # SCAPY_TB_CASES="ID ..." in the environment runs only those cases.
 # Packages beyond README.md's: python3-scapy (Debian's, /usr/bin/python3).
@@ -35,7 +38,7 @@ case ${BASH_SOURCE[0]} in
 esac
 
 usage() {
-	sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 

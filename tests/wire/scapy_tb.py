@@ -197,6 +197,9 @@ class Conn:
         self.snd_nxt = self.iss    # coda's RCV.NXT once synchronized ("R")
         self.rcv_nxt = None        # coda's SND.NXT ("S")
         self.sock = None
+        self.ts = False            # RFC 7323 timestamps on this connection
+        self.tsval = random.randrange(1 << 20, 1 << 30)   # our TSval ("T")
+        self.ts_recent = 0         # coda's last TSval, echoed in our TSecr
 
 
 class Bench:
@@ -211,6 +214,22 @@ class Bench:
     def sport(self):
         self.next_sport += 1
         return self.next_sport
+
+    def csend(self, flags, seq, ack=0, data=b"", options=None, c=None):
+        """A segment on connection c (the current one), with TSopt if it uses timestamps."""
+        c = c or self.conn
+        opts = list(options or [])
+        if c.ts and not any(o[0] == "Timestamp" for o in opts):
+            opts.append(("Timestamp", (c.tsval, c.ts_recent)))
+        self.w.send(c.sport, c.dport, flags, seq, ack, data=data, options=opts)
+
+    def check_ts(self, seg, what, tsecr):
+        """seg carries TSopt with TSecr = tsecr; remember coda's TSval."""
+        ts = [o[1] for o in seg.opts if o[0] == "Timestamp"]
+        if not ts or ts[0][1] != tsecr & M32:
+            raise Fail("%s: expected TSopt with TSecr %d, got options %s" % (what, tsecr & M32, seg.opts))
+        self.conn.ts_recent = ts[0][0]
+        say("  ok: %s: TSval %d TSecr %d" % (what, ts[0][0], ts[0][1]))
 
     # assertion helpers --------------------------------------------------
     def check_seg(self, seg, what, flags, seq=None, ack=None):
@@ -246,14 +265,18 @@ class Bench:
         return r
 
     # the connection's life ---------------------------------------------
-    def handshake(self, check_options=False):
-        """SYN (MSS only) -> SYN-ACK -> ACK, accepted through the control socket."""
+    def handshake(self, check_options=False, ts=False):
+        """SYN (MSS only, or MSS and TSopt) -> SYN-ACK -> ACK, accepted through the control socket."""
         c = self.conn = Conn(self.sport(), self.a.port)
         self.w.drain()
-        self.w.send(c.sport, c.dport, "S", c.iss, options=[("MSS", 1460)])
+        c.ts = ts
+        self.csend("S", c.iss, options=[("MSS", 1460)])
         seg = self.w.expect("SYN-ACK to our SYN", c.sport)
         c.irs = seg.seq
         self.check_seg(seg, "SYN-ACK", "SA", ack=c.iss + 1)
+        if ts:
+            self.check_ts(seg, "SYN-ACK echoes our TSval", c.tsval)
+            c.tsval = add(c.tsval, 10)
         if check_options:
             names = [o[0] for o in seg.opts]
             mss = [o[1] for o in seg.opts if o[0] == "MSS"]
@@ -265,7 +288,7 @@ class Bench:
             say("  ok: SYN-ACK options %s (MSS %d, nothing we did not offer)" % (seg.opts, mss[0]))
         c.snd_nxt = add(c.iss, 1)
         c.rcv_nxt = add(c.irs, 1)
-        self.w.send(c.sport, c.dport, "A", c.snd_nxt, c.rcv_nxt)
+        self.csend("A", c.snd_nxt, c.rcv_nxt)
         deadline = time.monotonic() + WAIT
         while True:
             r = self.ctl.rpc(op="accept", sock=self.listener)
@@ -283,7 +306,7 @@ class Bench:
 
     def to_close_wait(self):
         c = self.conn
-        self.w.send(c.sport, c.dport, "FA", c.snd_nxt, c.rcv_nxt)
+        self.csend("FA", c.snd_nxt, c.rcv_nxt)
         c.snd_nxt = add(c.snd_nxt, 1)
         seg = self.w.expect("ACK of our FIN", c.sport)
         self.check_seg(seg, "ACK of our FIN (B1)", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
@@ -295,14 +318,14 @@ class Bench:
         seg = self.w.expect("coda's FIN after close", c.sport)
         self.check_seg(seg, "coda's FIN (A1)", "FA", seq=c.rcv_nxt, ack=c.snd_nxt)
         c.rcv_nxt = add(c.rcv_nxt, 1)
-        self.w.send(c.sport, c.dport, "A", c.snd_nxt, c.rcv_nxt)
+        self.csend("A", c.snd_nxt, c.rcv_nxt)
         self.w.expect_none("after our ACK of coda's FIN", c.sport, 0.15)
         self.expect_state("FIN-WAIT-2", via_lookup=True)
 
     def to_time_wait(self):
         self.active_close_to_fin_wait_2()
         c = self.conn
-        self.w.send(c.sport, c.dport, "FA", c.snd_nxt, c.rcv_nxt)
+        self.csend("FA", c.snd_nxt, c.rcv_nxt)
         c.snd_nxt = add(c.snd_nxt, 1)
         seg = self.w.expect("ACK of our FIN in FIN-WAIT-2", c.sport)
         self.check_seg(seg, "ACK of our FIN in FIN-WAIT-2", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
@@ -524,6 +547,180 @@ def case_B7_fin_retransmit_close_wait(b):
     b.expect_state("CLOSE-WAIT")
 
 
+def case_F3_rst_out_of_window_established(b):
+    """< R seq=R-1, < R. seq=R+2^30, < R seq=R-2^30 in ESTABLISHED -> nothing, stays."""
+    c = b.handshake()
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt - 1)
+    b.w.send(c.sport, c.dport, "RA", c.snd_nxt + 0x40000000, c.rcv_nxt)
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt - 0x40000000)
+    b.w.expect_none("in answer to RSTs outside the window", c.sport)
+    b.expect_state("ESTABLISHED", reason=None)
+    # Still synchronized: data is taken and ACKed.
+    b.w.send(c.sport, c.dport, "PA", c.snd_nxt, c.rcv_nxt, data=b"x")
+    c.snd_nxt = add(c.snd_nxt, 1)
+    seg = b.w.expect("ACK (and echo) of one byte after the dropped RSTs", c.sport)
+    b.check_seg(seg, "ACK of our byte", "PA" if seg.len else "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+
+
+def rst_in_window_then_exact(b, state, attached):
+    c = b.conn
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt + 1)
+    seg = b.w.expect("challenge ACK to an in-window RST in " + state, c.sport)
+    b.check_seg(seg, "challenge ACK", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.w.expect_none("after the challenge ACK", c.sport, 0.2)
+    b.expect_state(state, via_lookup=not attached)
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt)
+    b.w.expect_none("in answer to the exact RST in " + state, c.sport)
+    if attached:
+        b.expect_state("CLOSED", reason="reset")
+    b.expect_state("CLOSED", via_lookup=True)
+    c.rcv_nxt = None
+
+
+def case_F4_rst_close_wait(b):
+    """CLOSE-WAIT; < R seq=R+1 -> challenge ACK > . seq=S ack=R; < R seq=R -> CLOSED (reset)."""
+    b.handshake()
+    b.to_close_wait()
+    rst_in_window_then_exact(b, "CLOSE-WAIT", True)
+
+
+def case_F4_rst_fin_wait_2(b):
+    """FIN-WAIT-2 (orphaned); < R seq=R+1 -> challenge ACK > . seq=S+1 ack=R; < R seq=R -> gone."""
+    b.handshake()
+    b.active_close_to_fin_wait_2()
+    rst_in_window_then_exact(b, "FIN-WAIT-2", False)
+
+
+def syn_challenge(b, state, attached):
+    c = b.conn
+    b.w.send(c.sport, c.dport, "S", c.snd_nxt + 5000, options=[("MSS", 1460)])
+    seg = b.w.expect("challenge ACK to a SYN in " + state, c.sport)
+    b.check_seg(seg, "challenge ACK", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.w.expect_none("after the challenge ACK", c.sport, 0.2)
+    b.expect_state(state, via_lookup=not attached)
+
+
+def case_G1_syn_close_wait(b):
+    """CLOSE-WAIT; < S seq=R+5000 -> challenge ACK > . seq=S ack=R, stays."""
+    b.handshake()
+    b.to_close_wait()
+    syn_challenge(b, "CLOSE-WAIT", True)
+
+
+def case_G1_syn_fin_wait_2(b):
+    """FIN-WAIT-2 (orphaned); < S seq=R+5000 -> challenge ACK > . seq=S+1 ack=R, stays."""
+    b.handshake()
+    b.active_close_to_fin_wait_2()
+    syn_challenge(b, "FIN-WAIT-2", False)
+
+
+def case_H8_syn_below_rcv_nxt_time_wait(b):
+    """TIME-WAIT (no timestamps); < S seq=R-1000 -> challenge ACK > . seq=S+1 ack=R, still TIME-WAIT."""
+    c = b.handshake()
+    b.to_time_wait()
+    b.w.send(c.sport, c.dport, "S", c.snd_nxt - 1000, options=[("MSS", 1460)])
+    seg = b.w.expect("challenge ACK to a SYN below RCV.NXT in TIME-WAIT", c.sport)
+    b.check_seg(seg, "challenge ACK (not a SYN-ACK)", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.w.expect_none("after the challenge ACK", c.sport, 0.2)
+    b.expect_state("TIME-WAIT", via_lookup=True)
+
+
+def case_H3_time_wait_expiry(b):
+    """TIME-WAIT; within 2 MSL + the wheel's lateness the entry goes; < . then gets > R seq=SEG.ACK."""
+    c = b.handshake()
+    b.to_time_wait()
+    t_tw = time.monotonic()
+    limit = 2 * b.a.msl_ms / 1000.0 + 0.5
+    while True:
+        r = b.lookup(c)
+        if r["state"] == "CLOSED":
+            break
+        if time.monotonic() - t_tw > limit:
+            raise Fail("TIME-WAIT still there %.2f s after it was entered (MSL %d ms): %s" % (
+                time.monotonic() - t_tw, b.a.msl_ms, json.dumps(r)))
+        time.sleep(0.05)
+    gone = time.monotonic() - t_tw
+    if gone < 2 * b.a.msl_ms / 1000.0 - 0.1:
+        raise Fail("TIME-WAIT gone after %.2f s, before 2 MSL (MSL %d ms)" % (gone, b.a.msl_ms))
+    say("  ok: coda lookup: CLOSED %.2f s after TIME-WAIT was entered (2 MSL = %.1f s)" % (
+        gone, 2 * b.a.msl_ms / 1000.0))
+    b.w.expect_none("when TIME-WAIT expired", c.sport, 0.1)
+    b.w.send(c.sport, c.dport, "A", c.snd_nxt, c.rcv_nxt)
+    seg = b.w.expect("RST to an ACK for the expired TIME-WAIT tuple", c.sport)
+    b.check_seg(seg, "RST <SEQ=SEG.ACK> (no TCB)", "R", seq=c.rcv_nxt)
+    b.w.expect_none("after that RST", c.sport, 0.2)
+    c.rcv_nxt = None
+
+
+def case_TS_handshake(b):
+    """SYN with TSopt -> SYN-ACK echoes TSval in TSecr; data with TSopt -> ACK echoes it too."""
+    c = b.handshake(ts=True)
+    b.csend("PA", c.snd_nxt, c.rcv_nxt, data=b"y")
+    c.snd_nxt = add(c.snd_nxt, 1)
+    seg = b.w.expect("ACK (and echo) of one byte, with timestamps", c.sport)
+    b.check_seg(seg, "ACK of our byte", "PA" if seg.len else "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.check_ts(seg, "that ACK echoes our TSval", c.tsval)
+
+
+def case_H9_syn_newer_tsval_reopens_time_wait(b):
+    """TIME-WAIT with timestamps (TS.Recent T); < S seq=R-1000 TSval=T+1000 -> > S. ack=ISN+1 TSecr=T+1000."""
+    c = b.handshake(ts=True)
+    b.to_time_wait()
+    isn2 = add(c.snd_nxt, -1000)
+    tsval2 = add(c.tsval, 1000)
+    b.w.send(c.sport, c.dport, "S", isn2, options=[("MSS", 1460), ("Timestamp", (tsval2, 0))])
+    seg = b.w.expect("SYN-ACK to a SYN with a newer TSval in TIME-WAIT", c.sport)
+    b.check_seg(seg, "SYN-ACK (reopened, RFC 6191)", "SA", ack=isn2 + 1)
+    b.check_ts(seg, "SYN-ACK echoes the new TSval", tsval2)
+    if not 0 < ((seg.seq - c.rcv_nxt) & M32) < 1 << 31:
+        raise Fail("reopened SYN-ACK: ISN %d is not above the old SND.NXT %d" % (seg.seq, c.rcv_nxt))
+    c.tsval = tsval2
+    b.w.expect_none("after the SYN-ACK", c.sport, 0.1)
+    b.csend("A", isn2 + 1, seg.seq + 1)
+    deadline = time.monotonic() + WAIT
+    while True:
+        r = b.ctl.rpc(op="accept", sock=b.listener)
+        if r.get("ok") or r.get("error") != "EAGAIN" or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    if not r.get("ok"):
+        raise Fail("accept of the reopened connection: %s" % json.dumps(r))
+    c.sock, c.snd_nxt, c.rcv_nxt = r["sock"], add(isn2, 1), add(seg.seq, 1)
+    b.expect_state("ESTABLISHED")
+
+
+def case_PAWS_old_tsval_established(b):
+    """ESTABLISHED with timestamps (TS.Recent T); < P. seq=R TSval=T-1000 len=1 -> > . seq=S ack=R TSecr=T, data dropped."""
+    c = b.handshake(ts=True)
+    t = c.tsval
+    b.w.send(c.sport, c.dport, "PA", c.snd_nxt, c.rcv_nxt, data=b"z",
+             options=[("Timestamp", (add(t, -1000), c.ts_recent))])
+    seg = b.w.expect("ACK to a segment failing PAWS", c.sport)
+    b.check_seg(seg, "ACK <SEQ=SND.NXT><ACK=RCV.NXT>", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.check_ts(seg, "that ACK carries TSecr = TS.Recent", t)
+    b.w.expect_none("after that ACK", c.sport, 0.2)
+    r = b.expect_state("ESTABLISHED", reason=None)
+    if r["rcv_nxt"] != c.snd_nxt:
+        raise Fail("status rcv_nxt %d, expected %d: the PAWS-failing data was taken" % (r["rcv_nxt"], c.snd_nxt))
+
+
+def case_E9_ack_listen(b):
+    """LISTEN; < . seq=x ack=y -> > R seq=y; < R to the listener -> nothing."""
+    sp, x, y = b.sport(), random.randrange(1 << 32), random.randrange(1 << 32)
+    b.conn = None
+    b.w.drain()
+    b.w.send(sp, b.a.port, "A", x, y)
+    seg = b.w.expect("RST to an ACK for the listener", sp)
+    b.check_seg(seg, "RST <SEQ=SEG.ACK>", "R", seq=y)
+    b.w.expect_none("after that RST", sp, 0.2)
+    sp2 = b.sport()
+    b.w.send(sp2, b.a.port, "R", random.randrange(1 << 32))
+    b.w.send(sp2, b.a.port, "RA", random.randrange(1 << 32), random.randrange(1 << 32))
+    b.w.expect_none("in answer to an RST for the listener", sp2)
+    say("  ok: no answer to R / R. for the listener")
+    b.handshake()   # the listener is unharmed
+
+
 CASES = [
     ("handshake-B1-B3", case_handshake_B1_B3),
     ("E8-ack-no-tcb", case_E8_ack_no_tcb),
@@ -541,6 +738,17 @@ CASES = [
     ("G4-oow-fin-wait-2", case_G4_oow_fin_wait_2),
     ("G4-oow-close-wait", case_G4_oow_close_wait),
     ("B7-fin-retransmit-close-wait", case_B7_fin_retransmit_close_wait),
+    ("F3-rst-out-of-window-established", case_F3_rst_out_of_window_established),
+    ("F4-rst-close-wait", case_F4_rst_close_wait),
+    ("F4-rst-fin-wait-2", case_F4_rst_fin_wait_2),
+    ("G1-syn-close-wait", case_G1_syn_close_wait),
+    ("G1-syn-fin-wait-2", case_G1_syn_fin_wait_2),
+    ("H8-syn-below-rcv-nxt-time-wait", case_H8_syn_below_rcv_nxt_time_wait),
+    ("H3-time-wait-expiry", case_H3_time_wait_expiry),
+    ("TS-handshake", case_TS_handshake),
+    ("H9-syn-newer-tsval-reopens-time-wait", case_H9_syn_newer_tsval_reopens_time_wait),
+    ("PAWS-old-tsval-established", case_PAWS_old_tsval_established),
+    ("E9-ack-listen", case_E9_ack_listen),
 ]
 
 
