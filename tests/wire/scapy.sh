@@ -25,7 +25,11 @@
 #           CLOSE-WAIT (B7), out-of-window RSTs (F3), RST and SYN in
 #           CLOSE-WAIT and FIN-WAIT-2 (F4, G1), a refused SYN in TIME-WAIT
 #           (H8), TIME-WAIT expiry (H3), timestamps (TSecr echo, H9
-#           reopen, PAWS), ACK and RST to the listener (E9).
+#           reopen, PAWS), ACK and RST to the listener (E9); coda
+#           connecting to the bench: RSTs in SYN-SENT (F6 dropped or
+#           refused), an unacceptable ACK in SYN-SENT (E9); RST in
+#           SYN-RECEIVED (F7); RST and out-of-window data in FIN-WAIT-1,
+#           CLOSING and LAST-ACK (F4, G4) and in TIME-WAIT (H6).
 #
 # SCAPY_TB_CASES="ID ..." in the environment runs only those cases.
 # Packages beyond README.md's: python3-scapy (Debian's, /usr/bin/python3).

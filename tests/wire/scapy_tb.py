@@ -721,6 +721,263 @@ def case_E9_ack_listen(b):
     b.handshake()   # the listener is unharmed
 
 
+# ---------------------------------------------------------------------------
+# SYN-SENT, SYN-RECEIVED and the closing states FIN-WAIT-1, CLOSING, LAST-ACK,
+# where coda has a SYN, SYN-ACK or FIN outstanding: its retransmissions of
+# that segment (same flags, same seq) may come at any time and are skipped
+# by expect_r / none_r.
+
+
+def expect_r(b, what, timeout=WAIT):
+    c = b.conn
+    deadline = time.monotonic() + timeout
+    while True:
+        seg = b.w.expect(what, c.sport, max(0.001, deadline - time.monotonic()))
+        if (seg.flags, seg.seq) in c.retx:
+            say("  (skipped a retransmission: %s)" % seg.rel(c))
+            continue
+        return seg
+
+
+def none_r(b, what, duration=QUIET):
+    c = b.conn
+    segs = [s for s in b.w.collect(c.sport, duration) if (s.flags, s.seq) not in c.retx]
+    if segs:
+        raise Fail("expected no segment %s within %.1f s, got %d" % (what, duration, len(segs)))
+
+
+def syn_sent(b):
+    """coda connects to the bench: returns after coda's SYN; c.irs = coda's ISS."""
+    c = b.conn = Conn(b.sport(), 0)
+    c.retx = set()
+    b.w.drain()
+    c.sock = b.ctl.ok(op="connect", addr=b.a.peer, port=c.sport)["sock"]
+    seg = b.w.expect("coda's SYN after connect", c.sport)
+    c.dport = seg.sport
+    c.irs = seg.seq
+    c.retx.add(("S", seg.seq))
+    b.check_seg(seg, "coda's SYN", "S")
+    b.expect_state("SYN-SENT")
+    return c
+
+
+def abort_conn(b):
+    c = b.conn
+    b.ctl.rpc(op="abort", sock=c.sock)
+    c.rcv_nxt = None
+
+
+def case_F6_rst_bad_ack_syn_sent(b):
+    """SYN-SENT; < R. ack=ISS, < R. ack=ISS+2, < R (no ACK) -> dropped, still SYN-SENT; then < S. opens it."""
+    c = syn_sent(b)
+    iss = c.irs
+    try:
+        b.w.send(c.sport, c.dport, "RA", 0, iss)
+        b.w.send(c.sport, c.dport, "RA", 0, iss + 2)
+        b.w.send(c.sport, c.dport, "R", c.iss)
+        none_r(b, "in answer to RSTs that do not ack our SYN")
+        b.expect_state("SYN-SENT", reason=None)
+    except Fail:
+        abort_conn(b)
+        raise
+    # The open goes on.
+    b.w.send(c.sport, c.dport, "SA", c.iss, iss + 1, options=[("MSS", 1460)])
+    c.snd_nxt, c.rcv_nxt = add(c.iss, 1), add(iss, 1)
+    seg = expect_r(b, "ACK of our SYN-ACK")
+    b.check_seg(seg, "ACK (opened)", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.expect_state("ESTABLISHED")
+
+
+def case_F6_rst_refused_syn_sent(b):
+    """SYN-SENT; < R. seq=0 ack=ISS+1 -> nothing sent, CLOSED (close_reason refused)."""
+    c = syn_sent(b)
+    b.w.send(c.sport, c.dport, "RA", 0, c.irs + 1)
+    b.w.expect_none("after the RST", c.sport)
+    b.expect_state("CLOSED", reason="refused")
+    b.expect_state("CLOSED", via_lookup=True)
+
+
+def case_E9_bad_ack_syn_sent(b):
+    """SYN-SENT; < . ack=ISS+1000 -> > R seq=ISS+1000; < S. ack=ISS -> > R seq=ISS; still SYN-SENT, then opens."""
+    c = syn_sent(b)
+    iss = c.irs
+    try:
+        b.w.send(c.sport, c.dport, "A", c.iss, iss + 1000)
+        seg = expect_r(b, "RST to an unacceptable ACK in SYN-SENT")
+        b.check_seg(seg, "RST <SEQ=SEG.ACK>", "R", seq=iss + 1000)
+        none_r(b, "after that RST", 0.2)
+        b.expect_state("SYN-SENT", reason=None)
+        b.w.send(c.sport, c.dport, "SA", c.iss, iss, options=[("MSS", 1460)])
+        seg = expect_r(b, "RST to a SYN-ACK acking ISS in SYN-SENT")
+        b.check_seg(seg, "RST <SEQ=SEG.ACK>", "R", seq=iss)
+        none_r(b, "after that RST", 0.2)
+        b.expect_state("SYN-SENT", reason=None)
+    except Fail:
+        abort_conn(b)
+        raise
+    b.w.send(c.sport, c.dport, "SA", c.iss, iss + 1, options=[("MSS", 1460)])
+    c.snd_nxt, c.rcv_nxt = add(c.iss, 1), add(iss, 1)
+    seg = expect_r(b, "ACK of our SYN-ACK")
+    b.check_seg(seg, "ACK (opened)", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.expect_state("ESTABLISHED")
+
+
+def syn_received(b):
+    """The bench's SYN, coda's SYN-ACK, no ACK yet."""
+    c = b.conn = Conn(b.sport(), b.a.port)
+    c.retx = set()
+    b.w.drain()
+    b.w.send(c.sport, c.dport, "S", c.iss, options=[("MSS", 1460)])
+    seg = b.w.expect("SYN-ACK to our SYN", c.sport)
+    c.irs = seg.seq
+    c.retx.add(("SA", seg.seq))
+    b.check_seg(seg, "SYN-ACK", "SA", ack=c.iss + 1)
+    c.snd_nxt, c.rcv_nxt = add(c.iss, 1), add(c.irs, 1)
+    b.expect_state("SYN-RECEIVED", via_lookup=True)
+    return c
+
+
+def case_F7_rst_syn_received(b):
+    """SYN-RECEIVED; < R seq=IRS+1 -> nothing, half-open gone; < . then gets > R; the listener stays."""
+    c = syn_received(b)
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt)
+    none_r(b, "in answer to the exact RST in SYN-RECEIVED")
+    b.expect_state("CLOSED", via_lookup=True)
+    b.w.send(c.sport, c.dport, "A", c.snd_nxt, c.rcv_nxt)
+    seg = expect_r(b, "RST to the handshake's ACK after the RST")
+    b.check_seg(seg, "RST <SEQ=SEG.ACK> (from the listener)", "R", seq=c.rcv_nxt)
+    r = b.ctl.rpc(op="accept", sock=b.listener)
+    if r.get("error") != "EAGAIN":
+        raise Fail("accept after the RST in SYN-RECEIVED: expected EAGAIN, got %s" % json.dumps(r))
+    say("  ok: accept: EAGAIN")
+    c.rcv_nxt = None
+    b.handshake()   # the listener is unharmed
+
+
+def case_F7_rst_in_window_syn_received(b):
+    """SYN-RECEIVED; < R seq=IRS+2 -> challenge ACK > . seq=ISS+1 ack=IRS+1; < R seq=IRS+1 -> gone."""
+    c = syn_received(b)
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt + 1)
+    seg = expect_r(b, "challenge ACK to an in-window RST in SYN-RECEIVED")
+    b.check_seg(seg, "challenge ACK", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    none_r(b, "after the challenge ACK", 0.2)
+    b.expect_state("SYN-RECEIVED", via_lookup=True)
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt)
+    none_r(b, "in answer to the exact RST in SYN-RECEIVED")
+    b.expect_state("CLOSED", via_lookup=True)
+    c.rcv_nxt = None
+
+
+def to_fin_wait_1(b):
+    """close; coda's FIN (> F. seq=S ack=R) is not ACKed: orphaned FIN-WAIT-1."""
+    c = b.handshake()
+    c.retx = set()
+    b.ctl.ok(op="close", sock=c.sock)
+    seg = b.w.expect("coda's FIN after close", c.sport)
+    b.check_seg(seg, "coda's FIN (A1)", "FA", seq=c.rcv_nxt, ack=c.snd_nxt)
+    c.retx.add(("FA", seg.seq))
+    c.rcv_nxt = add(c.rcv_nxt, 1)   # coda's SND.NXT; its SND.UNA is one below
+    b.expect_state("FIN-WAIT-1", via_lookup=True)
+    return c
+
+
+def to_closing(b):
+    """FIN-WAIT-1, then our FIN (not acking coda's): > . seq=S+1 ack=R+1, CLOSING."""
+    c = to_fin_wait_1(b)
+    b.w.send(c.sport, c.dport, "FA", c.snd_nxt, c.rcv_nxt - 1)
+    c.snd_nxt = add(c.snd_nxt, 1)
+    seg = expect_r(b, "ACK of our FIN in FIN-WAIT-1")
+    b.check_seg(seg, "ACK of our FIN (C1)", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.expect_state("CLOSING", via_lookup=True)
+    return c
+
+
+def to_last_ack(b):
+    """CLOSE-WAIT, close: > F. seq=S ack=R, not ACKed: orphaned LAST-ACK."""
+    c = b.handshake()
+    c.retx = set()
+    b.to_close_wait()
+    b.ctl.ok(op="close", sock=c.sock)
+    seg = b.w.expect("coda's FIN in CLOSE-WAIT after close", c.sport)
+    b.check_seg(seg, "coda's FIN (B3)", "FA", seq=c.rcv_nxt, ack=c.snd_nxt)
+    c.retx.add(("FA", seg.seq))
+    c.rcv_nxt = add(c.rcv_nxt, 1)
+    b.expect_state("LAST-ACK", via_lookup=True)
+    return c
+
+
+def rst_matrix_r(b, state, in_window=True):
+    """In-window RST -> challenge ACK > . seq=SND.NXT ack=R, stays; exact RST -> gone, nothing sent."""
+    c = b.conn
+    if in_window:
+        b.w.send(c.sport, c.dport, "R", c.snd_nxt + 1)
+        seg = expect_r(b, "challenge ACK to an in-window RST in " + state)
+        b.check_seg(seg, "challenge ACK", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+        none_r(b, "after the challenge ACK", 0.2)
+        b.expect_state(state, via_lookup=True)
+    b.w.send(c.sport, c.dport, "R", c.snd_nxt)
+    none_r(b, "in answer to the exact RST in " + state)
+    b.expect_state("CLOSED", via_lookup=True)
+    c.rcv_nxt = None
+
+
+def oow_r(b, state):
+    """< P. seq=R+2^20 len=10 (not acking coda's FIN) -> > . seq=SND.NXT ack=R, stays."""
+    c = b.conn
+    b.w.send(c.sport, c.dport, "PA", c.snd_nxt + (1 << 20), c.rcv_nxt - 1, data=b"0123456789")
+    seg = expect_r(b, "ACK to an out-of-window segment in " + state)
+    b.check_seg(seg, "ACK <SEQ=SND.NXT><ACK=RCV.NXT>", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    none_r(b, "after that ACK")
+    b.expect_state(state, via_lookup=True)
+
+
+def case_F4_rst_fin_wait_1(b):
+    """FIN-WAIT-1 (orphaned); < R seq=R+1 -> challenge ACK > . seq=S+1 ack=R; < R seq=R -> gone."""
+    to_fin_wait_1(b)
+    rst_matrix_r(b, "FIN-WAIT-1")
+
+
+def case_G4_oow_fin_wait_1(b):
+    """FIN-WAIT-1 (orphaned); < P. seq=R+2^20 len=10 -> > . seq=S+1 ack=R, no RST."""
+    to_fin_wait_1(b)
+    oow_r(b, "FIN-WAIT-1")
+
+
+def case_F4_rst_closing(b):
+    """CLOSING (orphaned); < R seq=R+2 -> challenge ACK > . seq=S+1 ack=R+1; < R seq=R+1 -> gone."""
+    to_closing(b)
+    rst_matrix_r(b, "CLOSING")
+
+
+def case_G4_oow_closing(b):
+    """CLOSING (orphaned); < P. seq=R+1+2^20 len=10 -> > . seq=S+1 ack=R+1."""
+    to_closing(b)
+    oow_r(b, "CLOSING")
+
+
+def case_F4_rst_last_ack(b):
+    """LAST-ACK (orphaned); < R seq=R+1 -> challenge ACK > . seq=S+1 ack=R; < R seq=R -> gone."""
+    to_last_ack(b)
+    rst_matrix_r(b, "LAST-ACK")
+
+
+def case_G4_oow_last_ack(b):
+    """LAST-ACK (orphaned); < P. seq=R+2^20 len=10 -> > . seq=S+1 ack=R."""
+    to_last_ack(b)
+    oow_r(b, "LAST-ACK")
+
+
+def case_H6_oow_time_wait(b):
+    """TIME-WAIT; < P. seq=R+2^20 len=10 -> > . seq=S+1 ack=R (one per interval), still TIME-WAIT."""
+    c = b.handshake()
+    b.to_time_wait()
+    b.w.send(c.sport, c.dport, "PA", c.snd_nxt + (1 << 20), c.rcv_nxt, data=b"0123456789")
+    seg = b.w.expect("ACK to an out-of-window segment in TIME-WAIT", c.sport)
+    b.check_seg(seg, "ACK <SEQ=SND.NXT><ACK=RCV.NXT>", "A", seq=c.rcv_nxt, ack=c.snd_nxt)
+    b.w.expect_none("after that ACK", c.sport, 0.2)
+    b.expect_state("TIME-WAIT", via_lookup=True)
+
+
 CASES = [
     ("handshake-B1-B3", case_handshake_B1_B3),
     ("E8-ack-no-tcb", case_E8_ack_no_tcb),
@@ -749,6 +1006,18 @@ CASES = [
     ("H9-syn-newer-tsval-reopens-time-wait", case_H9_syn_newer_tsval_reopens_time_wait),
     ("PAWS-old-tsval-established", case_PAWS_old_tsval_established),
     ("E9-ack-listen", case_E9_ack_listen),
+    ("F6-rst-bad-ack-syn-sent", case_F6_rst_bad_ack_syn_sent),
+    ("F6-rst-refused-syn-sent", case_F6_rst_refused_syn_sent),
+    ("E9-bad-ack-syn-sent", case_E9_bad_ack_syn_sent),
+    ("F7-rst-syn-received", case_F7_rst_syn_received),
+    ("F7-rst-in-window-syn-received", case_F7_rst_in_window_syn_received),
+    ("F4-rst-fin-wait-1", case_F4_rst_fin_wait_1),
+    ("G4-oow-fin-wait-1", case_G4_oow_fin_wait_1),
+    ("F4-rst-closing", case_F4_rst_closing),
+    ("G4-oow-closing", case_G4_oow_closing),
+    ("F4-rst-last-ack", case_F4_rst_last_ack),
+    ("G4-oow-last-ack", case_G4_oow_last_ack),
+    ("H6-oow-time-wait", case_H6_oow_time_wait),
 ]
 
 
