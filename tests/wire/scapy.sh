@@ -5,7 +5,7 @@
 # TCP segments by hand (same harness as wire.sh: lib.sh).
 #
 #   scapy.sh TOPOLOGY TEST CODA_SERVER
-#       TOPOLOGY  af_packet (only: the bench needs K's end of a veth)
+#       TOPOLOGY  af_packet or tap
 #       TEST      scapy
 #       CODA_SERVER  path to the coda-server executable
 #
@@ -30,6 +30,10 @@
 #           refused), an unacceptable ACK in SYN-SENT (E9); RST in
 #           SYN-RECEIVED (F7); RST and out-of-window data in FIN-WAIT-1,
 #           CLOSING and LAST-ACK (F4, G4) and in TIME-WAIT (H6).
+#           On tap the bench runs in T on the tap itself: the tap's
+#           addresses are flushed and IPv6 disabled once coda-server is
+#           ready, and the bench uses its own MAC 02:00:c0:da:00:02 (the
+#           tap has coda's), given to --neigh before the start.
 #
 # SCAPY_TB_CASES="ID ..." in the environment runs only those cases.
 # Packages beyond README.md's: python3-scapy (Debian's, /usr/bin/python3).
@@ -42,13 +46,14 @@ case ${BASH_SOURCE[0]} in
 esac
 
 usage() {
-	sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,39p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
 TB_PORT=7200		# coda's listener, opened through the control socket
 TB_CLOSED_PORT=7999	# a port nothing listens on
 TB_MSL_MS=1000
+TB_TAP_MAC=02:00:c0:da:00:02	# the bench's MAC on tap (the tap itself has coda's)
 
 t_scapy() {
 	local mac log st p keep=() cases=()
@@ -56,17 +61,32 @@ t_scapy() {
 	read -ra cases <<<"${SCAPY_TB_CASES:-}"
 	"$PY" -c 'import scapy.all' 2>/dev/null ||
 		fail "scapy not importable by $PY (apt-get install python3-scapy)"
-	# The bench's side: no address, no IPv6, so K's kernel stays silent.
-	to 10 ip -n "$PEER_NS" addr flush dev "$PEER_IF" || fail "cannot flush the addresses of $PEER_IF"
-	sysctl_ns "$PEER_NS" "net.ipv6.conf.$PEER_IF.disable_ipv6" 1
-	mac=$(mac_of "$PEER_NS" "$PEER_IF")
-	[ -n "$mac" ] || fail "cannot read the MAC address of $PEER_IF"
-	say "bench side: $PEER_IF in $PEER_NS, MAC $mac, no address"
+	CTL_SOCK=$WIRE_WORK/control.sock
 	grep -qa -- '--control' "$CODA_BIN" ||
 		fail "coda-server has no --control option (DESIGN.md section 8): $CODA_BIN"
-	CTL_SOCK=$WIRE_WORK/control.sock
-	coda_start --mode echo --control "$CTL_SOCK" --msl-ms "$TB_MSL_MS" --delayed-ack-ms 0 \
-		--neigh "$PEER4=$mac"
+	if [ "$TOPO" = af_packet ]; then
+		# The bench's side: no address, no IPv6, so K's kernel stays silent.
+		to 10 ip -n "$PEER_NS" addr flush dev "$PEER_IF" || fail "cannot flush the addresses of $PEER_IF"
+		sysctl_ns "$PEER_NS" "net.ipv6.conf.$PEER_IF.disable_ipv6" 1
+		mac=$(mac_of "$PEER_NS" "$PEER_IF")
+		[ -n "$mac" ] || fail "cannot read the MAC address of $PEER_IF"
+		coda_start --mode echo --control "$CTL_SOCK" --msl-ms "$TB_MSL_MS" --delayed-ack-ms 0 \
+			--neigh "$PEER4=$mac"
+	else
+		# tap: the tap PMD gives the kernel's tap coda's own MAC, and the tap
+		# exists only once coda-server runs. The bench takes a MAC of its own
+		# (locally administered), known before the start: coda's frames to it
+		# reach T's kernel as PACKET_OTHERHOST, which the bench's AF_PACKET
+		# socket sees and the kernel's IP stack drops.
+		mac=$TB_TAP_MAC
+		coda_start --mode echo --control "$CTL_SOCK" --msl-ms "$TB_MSL_MS" --delayed-ack-ms 0 \
+			--neigh "$PEER4=$mac"
+		# topo_ready addressed the tap: take that back, so T's kernel stays silent.
+		to 10 ip -n "$PEER_NS" addr flush dev "$PEER_IF" || fail "cannot flush the addresses of $PEER_IF"
+		sysctl_ns "$PEER_NS" "net.ipv6.conf.$PEER_IF.disable_ipv6" 1
+		to 10 ip -n "$PEER_NS" link set "$PEER_IF" up || fail "cannot bring $PEER_IF up"
+	fi
+	say "bench side: $PEER_IF in $PEER_NS, MAC $mac, no address"
 	wait_until 5 test -S "$CTL_SOCK" ||
 		fail "coda-server --control $CTL_SOCK is ready but there is no socket file at that path"
 	check "scapy_tb.py: hand-written segments against coda's TCP, checked segment by segment"
@@ -96,8 +116,7 @@ t_scapy() {
 
 run_test() {
 	case $TOPO:$1 in
-	af_packet:scapy) t_scapy ;;
-	*:scapy) fail "the scapy test bench needs the af_packet topology (K's end of the veth)" ;;
+	af_packet:scapy | tap:scapy) t_scapy ;;
 	*) fail "unknown test '$1'" ;;
 	esac
 }
