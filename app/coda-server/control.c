@@ -747,17 +747,10 @@ static json_t *
 op_stats(struct control *c)
 {
 	json_t *cnt = json_object();
-	struct coda_worker_snapshot sum, s;
-	uint64_t *a = (uint64_t *)&sum;
-	const uint64_t *b = (const uint64_t *)&s;
+	struct coda_worker_snapshot sum;
 	char name[96];
 
-	memset(&sum, 0, sizeof(sum));
-	for (unsigned int i = 0; i < c->nb; i++) {
-		coda_worker_snapshot(c->w[i], &s);
-		for (size_t j = 0; j < sizeof(s) / sizeof(uint64_t); j++)
-			a[j] += b[j];
-	}
+	coda_worker_snapshot_sum(c->w, c->nb, &sum);
 #define PUT(n, v) json_object_set_new(cnt, n, json_integer((json_int_t)(v)))
 	PUT("rx_packets", sum.worker.rx_packets);
 	PUT("tx_packets", sum.worker.tx_packets);

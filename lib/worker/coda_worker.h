@@ -211,6 +211,13 @@ struct coda_worker_snapshot {
 void coda_worker_snapshot(const struct coda_worker *w, struct coda_worker_snapshot *snap);
 
 /**
+ * The snapshots of @p n workers summed (every field is a counter or a
+ * gauge), any thread; mbufs_in_use counts each pool once.
+ */
+void coda_worker_snapshot_sum(struct coda_worker *const *w, unsigned int n,
+			      struct coda_worker_snapshot *sum);
+
+/**
  * Register the telemetry commands /coda/stats, /coda/states, /coda/tw,
  * /coda/drops and /coda/conn for these workers (docs/architecture.md lists
  * their output). Once per process; the workers must outlive the process's

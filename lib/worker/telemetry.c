@@ -49,30 +49,6 @@ tel_range(const char *params, unsigned int *lo, unsigned int *hi)
 	return 0;
 }
 
-/* The snapshots of [lo, hi) summed word by word (every field is a 64-bit counter or gauge). */
-static void
-tel_sum(unsigned int lo, unsigned int hi, union worker_snap *sum)
-{
-	memset(sum, 0, sizeof(*sum));
-	for (unsigned int i = lo; i < hi; i++) {
-		union worker_snap s;
-
-		coda_worker_snapshot(tel_workers[i], &s.s);
-		for (size_t j = 0; j < RTE_DIM(s.w); j++)
-			sum->w[j] += s.w[j];
-	}
-	/* Workers may share a pool: count each pool once. */
-	sum->s.mbufs_in_use = 0;
-	for (unsigned int i = lo; i < hi; i++) {
-		bool seen = false;
-
-		for (unsigned int j = lo; j < i; j++)
-			seen |= tel_workers[j]->pool == tel_workers[i]->pool;
-		if (!seen)
-			sum->s.mbufs_in_use += rte_mempool_in_use_count(tel_workers[i]->pool);
-	}
-}
-
 #define ADD(d, name, v) rte_tel_data_add_dict_u64(d, name, v)
 
 /* What every counter command starts with: its workers' summed snapshot, an empty dictionary. */
@@ -83,7 +59,7 @@ tel_begin(const char *params, struct rte_tel_data *d, union worker_snap *s, unsi
 
 	if (tel_range(params, &lo, &hi) != 0)
 		return -EINVAL;
-	tel_sum(lo, hi, s);
+	coda_worker_snapshot_sum(tel_workers + lo, hi - lo, &s->s);
 	rte_tel_data_start_dict(d);
 	if (nb != NULL)
 		*nb = hi - lo;

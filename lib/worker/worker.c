@@ -807,3 +807,30 @@ coda_worker_snapshot(const struct coda_worker *w, struct coda_worker_snapshot *s
 	} while ((s1 & 1) || s1 != s2);
 	*snap = s.s;
 }
+
+void
+coda_worker_snapshot_sum(struct coda_worker *const *w, unsigned int n,
+			 struct coda_worker_snapshot *sum)
+{
+	union worker_snap t;
+
+	memset(&t, 0, sizeof(t));
+	for (unsigned int i = 0; i < n; i++) {
+		union worker_snap s;
+
+		coda_worker_snapshot(w[i], &s.s);
+		for (size_t j = 0; j < RTE_DIM(s.w); j++)
+			t.w[j] += s.w[j];
+	}
+	/* Workers may share a pool: count each pool once. */
+	t.s.mbufs_in_use = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (unsigned int j = 0; j < i; j++)
+			seen |= w[j]->pool == w[i]->pool;
+		if (!seen)
+			t.s.mbufs_in_use += rte_mempool_in_use_count(w[i]->pool);
+	}
+	*sum = t.s;
+}

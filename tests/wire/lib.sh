@@ -453,21 +453,31 @@ listener_start() {
 	say "kernel listener (IPv$fam, port $PEER_PORT, pid $LISTENER_PID) is listening"
 }
 
-# listener_wait SECONDS: the listener's status (it exits by itself).
-listener_wait() {
-	local n=$(($1 * 10)) i st
+# bg_reap PID SECONDS WHAT: wait at most SECONDS for our background process
+# PID to end (then kill its group, and say so naming WHAT), reap it and
+# forget it. Returns its exit status.
+bg_reap() {
+	local pid=$1 n=$(($2 * 10)) i st
 	for ((i = 0; i < n; i++)); do
-		alive "$LISTENER_PID" || break
+		alive "$pid" || break
 		sleep 0.1
 	done
-	if alive "$LISTENER_PID"; then
-		kill -KILL -- "-$LISTENER_PID" 2>/dev/null
-		kill -KILL "$LISTENER_PID" 2>/dev/null
-		echo "  | (the listener was still running after $1 s: killed)"
+	if alive "$pid"; then
+		kill -KILL -- "-$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+		echo "  | ($3 was still running after $2 s: killed)"
 	fi
-	wait "$LISTENER_PID"
+	wait "$pid"
 	st=$?
-	bg_forget "$LISTENER_PID"
+	bg_forget "$pid"
+	return "$st"
+}
+
+# listener_wait SECONDS: the listener's status (it exits by itself).
+listener_wait() {
+	local st
+	bg_reap "$LISTENER_PID" "$1" "the listener"
+	st=$?
 	sed 's/^/  | /' "$LISTENER_LOG"
 	return "$st"
 }
@@ -694,20 +704,10 @@ hold_start() {
 # hold_finish: release the held connection: the client sends its FIN, reads
 # coda's FIN (EOF) and closes. Its status (at most 20 s).
 hold_finish() {
-	local i st
+	local st
 	: >"$HOLD_RELEASE"
-	for ((i = 0; i < 200; i++)); do
-		alive "$HOLD_PID" || break
-		sleep 0.1
-	done
-	if alive "$HOLD_PID"; then
-		kill -KILL -- "-$HOLD_PID" 2>/dev/null
-		kill -KILL "$HOLD_PID" 2>/dev/null
-		echo "  | (the client was still running 20 s after its release: killed)"
-	fi
-	wait "$HOLD_PID"
+	bg_reap "$HOLD_PID" 20 "the released client"
 	st=$?
-	bg_forget "$HOLD_PID"
 	tail -n "+$((HOLD_SHOWN + 1))" "$HOLD_LOG" | sed 's/^/  | /'
 	return "$st"
 }

@@ -265,6 +265,17 @@ class Bench:
         return r
 
     # the connection's life ---------------------------------------------
+    def accept(self, what):
+        """The listener's next connection: `accept` polled while it says EAGAIN (WAIT s)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            r = self.ctl.rpc(op="accept", sock=self.listener)
+            if r.get("ok"):
+                return r
+            if r.get("error") != "EAGAIN" or time.monotonic() > deadline:
+                raise Fail("%s: %s" % (what, json.dumps(r)))
+            time.sleep(0.01)
+
     def handshake(self, check_options=False, ts=False):
         """SYN (MSS only, or MSS and TSopt) -> SYN-ACK -> ACK, accepted through the control socket."""
         c = self.conn = Conn(self.sport(), self.a.port)
@@ -289,14 +300,7 @@ class Bench:
         c.snd_nxt = add(c.iss, 1)
         c.rcv_nxt = add(c.irs, 1)
         self.csend("A", c.snd_nxt, c.rcv_nxt)
-        deadline = time.monotonic() + WAIT
-        while True:
-            r = self.ctl.rpc(op="accept", sock=self.listener)
-            if r.get("ok"):
-                break
-            if r.get("error") != "EAGAIN" or time.monotonic() > deadline:
-                raise Fail("accept after the handshake: %s" % json.dumps(r))
-            time.sleep(0.01)
+        r = self.accept("accept after the handshake")
         want = "%s:%d" % (self.a.peer, c.sport)
         if r.get("peer") != want:
             raise Fail("accept: expected peer %s, got %s" % (want, json.dumps(r)))
@@ -499,14 +503,7 @@ def case_H7_syn_reopens_time_wait(b):
     b.check_seg(seg, "SYN-ACK (reopened)", "SA", ack=isn2 + 1)
     # Finish the new handshake and accept it, then reset it.
     b.w.send(c.sport, c.dport, "A", isn2 + 1, seg.seq + 1)
-    deadline = time.monotonic() + WAIT
-    while True:
-        r = b.ctl.rpc(op="accept", sock=b.listener)
-        if r.get("ok") or r.get("error") != "EAGAIN" or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    if not r.get("ok"):
-        raise Fail("accept of the reopened connection: %s" % json.dumps(r))
+    r = b.accept("accept of the reopened connection")
     c.sock, c.snd_nxt, c.rcv_nxt = r["sock"], add(isn2, 1), add(seg.seq, 1)
     b.expect_state("ESTABLISHED")
 
@@ -677,14 +674,7 @@ def case_H9_syn_newer_tsval_reopens_time_wait(b):
     c.tsval = tsval2
     b.w.expect_none("after the SYN-ACK", c.sport, 0.1)
     b.csend("A", isn2 + 1, seg.seq + 1)
-    deadline = time.monotonic() + WAIT
-    while True:
-        r = b.ctl.rpc(op="accept", sock=b.listener)
-        if r.get("ok") or r.get("error") != "EAGAIN" or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    if not r.get("ok"):
-        raise Fail("accept of the reopened connection: %s" % json.dumps(r))
+    r = b.accept("accept of the reopened connection")
     c.sock, c.snd_nxt, c.rcv_nxt = r["sock"], add(isn2, 1), add(seg.seq, 1)
     b.expect_state("ESTABLISHED")
 
