@@ -69,10 +69,13 @@
  * Cost: lookup, insert, delete and replace read one bucket and one key
  * entry in the common case (a key entry spans two cache lines for 3 indices
  * in 8; a signature collision costs one more key entry, with probability
- * about 8/65536 per bucket read). coda_conntab_lookup_bulk()
- * software-pipelines a burst: it hashes key i + 2D and prefetches its home
- * bucket, scans the home bucket of key i + D and prefetches its key entry,
- * and resolves key i (D = CODA_CONNTAB_PREFETCH_DIST).
+ * about 8/65536 per bucket read). coda_conntab_lookup_bulk() works on the
+ * whole burst in passes: the first hashes every key and prefetches its
+ * home bucket; each later pass takes every unresolved key one cache line
+ * further (bucket scanned: prefetch the key entry of its candidate, or the
+ * next bucket of its probe; key entry arrived: compare) and prefetches
+ * what it needs next. So the misses of a pass are all in flight together,
+ * and a hit costs three passes.
  *
  * Thread safety: one writer, the owning lcore, calls every function except
  * those marked "any thread". Readers on other threads use
@@ -141,8 +144,6 @@ extern "C" {
 #define CODA_CONNTAB_MAX_ENTRIES (UINT32_C(1) << 30)
 /** Largest burst for coda_conntab_lookup_bulk() (bits of its hit mask). */
 #define CODA_CONNTAB_BURST_MAX 64
-/** Distance, in keys, between the stages of the bulk lookup pipeline. */
-#define CODA_CONNTAB_PREFETCH_DIST 4
 /** Upper bound of index bytes per entry of capacity (1.2 slots of 8 bytes), in tenths of a byte. */
 #define CODA_CONNTAB_INDEX_DECIBYTES_PER_ENTRY 96
 
@@ -393,8 +394,8 @@ int coda_conntab_replace(struct coda_conntab *t, const struct coda_conntab_key *
 int coda_conntab_lookup(struct coda_conntab *t, const struct coda_conntab_key *k, uint32_t *value);
 
 /**
- * Look up @p n keys (at most CODA_CONNTAB_BURST_MAX), software-pipelined
- * (owner only). values[i] gets the value of keys[i], or CODA_CONNTAB_NONE
+ * Look up @p n keys (at most CODA_CONNTAB_BURST_MAX) in passes over the
+ * burst, with prefetching (see "Cost" above; owner only). values[i] gets the value of keys[i], or CODA_CONNTAB_NONE
  * on a miss; bit i of @p hit_mask is set on a hit (bits n..63 clear).
  *
  * @return the number of hits; 0 with nothing written if @p n is above

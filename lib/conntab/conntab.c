@@ -61,7 +61,6 @@
 #define HUGE_PAGE (UINT64_C(2) << 20)
 #define SLOTS CODA_CONNTAB_BUCKET_SLOTS
 #define NIL UINT32_MAX
-#define PF_DIST CODA_CONNTAB_PREFETCH_DIST
 /* Bit 15 clear in every 16-bit lane, and lane-wise ones. */
 #define LANES_LOW UINT64_C(0x7fff7fff7fff7fff)
 #define LANES_ONE UINT64_C(0x0001000100010001)
@@ -687,10 +686,14 @@ lookup_hashed(const struct coda_conntab *t, const struct coda_conntab_key *k, ui
 	return -ENOENT;
 }
 
-/* Owner: find the bucket and slot of k (hash h). */
+/*
+ * Owner: find the bucket and slot of k (hash h); with k NULL, of the entry
+ * whose value is v on that probe (a TIME-WAIT index is in the table once,
+ * so its value alone names it and no key is compared).
+ */
 static int
 find_slot(const struct coda_conntab *t, const struct coda_conntab_key *k, uint64_t h,
-	  uint32_t *bucket, uint32_t *slot)
+	  uint32_t v, uint32_t *bucket, uint32_t *slot)
 {
 	uint64_t sig = sig_of(h);
 	uint32_t bi = home_of(t, h), d, m, s;
@@ -700,7 +703,7 @@ find_slot(const struct coda_conntab *t, const struct coda_conntab_key *k, uint64
 		b = &t->buckets[bi];
 		for (m = match_mask(b->sigw[0], b->sigw[1], sig); m != 0; m &= m - 1) {
 			s = (uint32_t)__builtin_ctz(m);
-			if (val_key_equal(t, b->val[s], k)) {
+			if (k != NULL ? val_key_equal(t, b->val[s], k) : b->val[s] == v) {
 				*bucket = bi;
 				*slot = s;
 				return 0;
@@ -981,7 +984,7 @@ coda_conntab_delete(struct coda_conntab *t, const struct coda_conntab_key *k, ui
 	uint64_t h = key_hash(t, k);
 	uint32_t bi, s, v;
 
-	if (find_slot(t, k, h, &bi, &s) != 0)
+	if (find_slot(t, k, h, 0, &bi, &s) != 0)
 		return -ENOENT;
 	v = remove_at(t, h, bi, s);
 	STAT_ADD(t, deletes, 1);
@@ -1002,7 +1005,7 @@ coda_conntab_replace(struct coda_conntab *t, const struct coda_conntab_key *k, u
 
 	if (CODA_CONNTAB_IS_TW(value) || value >= t->nb_tcb)
 		return -EINVAL;
-	if (find_slot(t, k, key_hash(t, k), &bi, &s) != 0)
+	if (find_slot(t, k, key_hash(t, k), 0, &bi, &s) != 0)
 		return -ENOENT;
 	b = &t->buckets[bi];
 	v = b->val[s];
@@ -1057,17 +1060,6 @@ coda_conntab_lookup(struct coda_conntab *t, const struct coda_conntab_key *k, ui
 	return rc;
 }
 
-/* Bulk stage 2: scan the home bucket (prefetched) and prefetch the first candidate's entry. */
-static inline void
-prefetch_key(const struct coda_conntab *t, uint64_t h)
-{
-	const struct bucket *b = &t->buckets[home_of(t, h)];
-	uint32_t m = match_mask(b->sigw[0], b->sigw[1], sig_of(h));
-
-	if (m != 0)
-		prefetch_entry(t, b->val[__builtin_ctz(m)]);
-}
-
 uint64_t
 coda_conntab_generation(const struct coda_conntab *t)
 {
@@ -1076,36 +1068,75 @@ coda_conntab_generation(const struct coda_conntab *t)
 	       t->st.tw_expired + t->st.tw_recycled;
 }
 
+/* A bulk key's candidate mask before its current bucket has been scanned. */
+#define BULK_UNSCANNED UINT32_MAX
+
 unsigned int
 coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *const *keys,
 			 unsigned int n, uint32_t *values, uint64_t *hit_mask)
 {
 	uint64_t h[CODA_CONNTAB_BURST_MAX];
-	uint64_t mask = 0;
-	unsigned int i, j, hits;
+	uint32_t bi[CODA_CONNTAB_BURST_MAX], cand[CODA_CONNTAB_BURST_MAX];
+	uint32_t dist[CODA_CONNTAB_BURST_MAX];
+	uint64_t pend, todo, mask = 0;
+	const struct bucket *b;
+	unsigned int i, hits;
+	uint32_t v;
 
 	if (n > CODA_CONNTAB_BURST_MAX)
 		return 0;
 	/*
-	 * Three stages PF_DIST keys apart, so each cache miss has two stages
-	 * of other keys' work to hide behind: (1) hash key i and prefetch its
-	 * home bucket; (2) match the signature of key i - D in its bucket and
-	 * prefetch the entry it names; (3) resolve key i - 2D (both lines in
-	 * cache now; a second candidate or a longer probe just reads on).
+	 * Passes over the whole burst, each taking every unresolved key one
+	 * cache line further and prefetching the line it needs next, so that
+	 * the misses of one pass are all in flight together (as many as the
+	 * core has fill buffers). A pipeline a few keys deep, or a per-key
+	 * lookup after the prefetches, keeps only a few in flight: its
+	 * data-dependent branches stop the core from running ahead.
+	 * Pass 1 hashes every key and prefetches its home bucket. In later
+	 * passes a key whose bucket arrived is matched against it: a
+	 * candidate slot means prefetch the entry it names; none means the
+	 * key is missing if the bucket never overflowed, else prefetch the
+	 * next bucket of its probe. A key whose entry arrived is compared:
+	 * equal is a hit; else the next candidate of the same bucket.
+	 * A hit takes three passes, a miss in a bucket that never overflowed
+	 * two.
 	 */
-	for (i = 0; i < n + 2 * PF_DIST; i++) {
-		if (i < n) {
-			h[i] = key_hash(t, keys[i]);
-			__builtin_prefetch(&t->buckets[home_of(t, h[i])], 0);
-		}
-		if (i >= PF_DIST && i - PF_DIST < n)
-			prefetch_key(t, h[i - PF_DIST]);
-		if (i >= 2 * PF_DIST && i - 2 * PF_DIST < n) {
-			j = i - 2 * PF_DIST;
-			if (lookup_hashed(t, keys[j], h[j], &values[j]) == 0)
-				mask |= UINT64_C(1) << j;
-			else
-				values[j] = CODA_CONNTAB_NONE;
+	for (i = 0; i < n; i++) {
+		h[i] = key_hash(t, keys[i]);
+		bi[i] = home_of(t, h[i]);
+		cand[i] = BULK_UNSCANNED;
+		dist[i] = 0;
+		values[i] = CODA_CONNTAB_NONE;
+		__builtin_prefetch(&t->buckets[bi[i]], 0);
+	}
+	pend = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+	while (pend != 0) {
+		for (todo = pend; todo != 0; todo &= todo - 1) {
+			i = (unsigned int)__builtin_ctzll(todo);
+			b = &t->buckets[bi[i]];
+			if (cand[i] == BULK_UNSCANNED) {
+				cand[i] = match_mask(b->sigw[0], b->sigw[1], sig_of(h[i]));
+			} else {
+				v = b->val[__builtin_ctz(cand[i])];
+				if (val_key_equal(t, v, keys[i])) {
+					values[i] = v;
+					mask |= UINT64_C(1) << i;
+					pend &= ~(UINT64_C(1) << i);
+					continue;
+				}
+				cand[i] &= cand[i] - 1;
+			}
+			if (cand[i] != 0) {
+				prefetch_entry(t, b->val[__builtin_ctz(cand[i])]);
+				continue;
+			}
+			if (b->ovf == 0 || ++dist[i] >= t->nb_buckets) {
+				pend &= ~(UINT64_C(1) << i);
+				continue;
+			}
+			bi[i] = next_bucket(t, bi[i], step_of(t, h[i]));
+			cand[i] = BULK_UNSCANNED;
+			__builtin_prefetch(&t->buckets[bi[i]], 0);
 		}
 	}
 	hits = (unsigned int)__builtin_popcountll(mask);
@@ -1286,13 +1317,45 @@ tw_end(struct coda_conntab *t, struct tw_pool *p, uint32_t e)
 
 	tw_key(t, p, e, &k);
 	h = key_hash(t, &k);
-	if (find_slot(t, &k, h, &bi, &s) == 0 &&
+	if (find_slot(t, &k, h, 0, &bi, &s) == 0 &&
 	    t->buckets[bi].val[s] == CODA_CONNTAB_VALUE_TW(p->base + e)) {
 		(void)remove_at(t, h, bi, s);
 		return;
 	}
 	/* Unreachable (an entry in use is in the table); free it rather than leak it. */
 	tw_release(p, e);
+}
+
+/*
+ * tw_end() for n entries whose timers fired together, in three passes so
+ * that their cache misses overlap: prefetch every entry (and its timer's
+ * state word, which releasing it reads); hash every key and prefetch its
+ * home bucket; then find each slot by its value, which is unique, so the
+ * key is not compared again, and remove it.
+ */
+static void
+tw_end_batch(struct coda_conntab *t, struct tw_pool *p, const uint32_t *due, unsigned int n)
+{
+	struct coda_conntab_key k;
+	uint64_t h[TW_EXPIRE_BATCH];
+	uint32_t bi, s, i;
+
+	for (i = 0; i < n; i++) {
+		__builtin_prefetch(tw_entry(p, due[i]), 0);
+		__builtin_prefetch(tw_entry(p, due[i]) + p->esize - 1, 0);
+		coda_wheel_prefetch(p->wheel, due[i]);
+	}
+	for (i = 0; i < n; i++) {
+		tw_key(t, p, due[i], &k);
+		h[i] = key_hash(t, &k);
+		__builtin_prefetch(&t->buckets[home_of(t, h[i])], 0);
+	}
+	for (i = 0; i < n; i++) {
+		if (find_slot(t, NULL, h[i], CODA_CONNTAB_VALUE_TW(p->base + due[i]), &bi, &s) == 0)
+			(void)remove_at(t, h[i], bi, s);
+		else
+			tw_release(p, due[i]); /* unreachable, as in tw_end() */
+	}
 }
 
 int
@@ -1312,7 +1375,7 @@ coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
 		return -EINVAL;
 	p = &t->tw[k->family == AF_INET6];
 	h = key_hash(t, k);
-	found = find_slot(t, k, h, &bi, &s) == 0;
+	found = find_slot(t, k, h, 0, &bi, &s) == 0;
 	if (found && CODA_CONNTAB_IS_TW(t->buckets[bi].val[s]))
 		return -EEXIST;
 	if (p->limit == 0)
@@ -1427,7 +1490,7 @@ coda_conntab_tw_update(struct coda_conntab *t, const struct coda_conntab_key *k,
 
 	if (tw->rcv_wscale > 14)
 		return -EINVAL;
-	if (find_slot(t, k, key_hash(t, k), &bi, &s) != 0)
+	if (find_slot(t, k, key_hash(t, k), 0, &bi, &s) != 0)
 		return -ENOENT;
 	b = &t->buckets[bi];
 	v = b->val[s];
@@ -1490,7 +1553,7 @@ unsigned int
 coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max)
 {
 	uint32_t due[TW_EXPIRE_BATCH];
-	unsigned int total = 0, n, i, k;
+	unsigned int total = 0, n, i;
 
 	/* The pools take turns at going first, so a busy one cannot hold the other back. */
 	t->tw_turn ^= 1;
@@ -1502,8 +1565,7 @@ coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max)
 		do {
 			n = max - total < TW_EXPIRE_BATCH ? max - total : TW_EXPIRE_BATCH;
 			n = coda_wheel_advance(p->wheel, now, due, n);
-			for (k = 0; k < n; k++)
-				tw_end(t, p, due[k]);
+			tw_end_batch(t, p, due, n);
 			total += n;
 		} while (n > 0 && total < max);
 	}

@@ -53,6 +53,14 @@
  *                  rte_hash_free_key_with_position, which RW_CONCURRENCY_LF
  *                  requires to recycle the key slot: its caller pays it
  *                  after a grace period, coda_conntab frees at once)
+ *   5a. SYN pattern   all N keys again, in bursts of --burst, each burst
+ *                  looked up first (all must miss), then each key inserted
+ *                  (the datapath's order: a SYN is looked up with its rx
+ *                  burst, then its connection inserted); ns per key, both
+ *                  calls timed
+ *   5b. close pattern all N keys in bursts, looked up (all must hit), then
+ *                  each deleted (a segment that ends its connection); the
+ *                  table is empty again
  *
  * The reported figure is the median of --repeat repeats. Each table is
  * created once per size and emptied by phase 5, so every repeat starts
@@ -173,13 +181,15 @@ enum op {
 	OP_BURST_MISS,
 	OP_SINGLE_HIT,
 	OP_DELETE,
+	OP_INSERT_AFTER_LOOKUP,
+	OP_DELETE_AFTER_LOOKUP,
 	OP_INDEX_BYTES,
 	OP_RESIDENT,
 	NB_OP,
 };
 
 /* The timed phases come first; OP_BURST_HIT_RATE is derived from OP_BURST_HIT. */
-#define NB_TIMED (OP_DELETE + 1)
+#define NB_TIMED (OP_DELETE_AFTER_LOOKUP + 1)
 
 static const char *const op_metric[NB_OP] = {
 	[OP_INSERT] = "insert into empty table",
@@ -188,6 +198,8 @@ static const char *const op_metric[NB_OP] = {
 	[OP_BURST_MISS] = "burst lookup, misses",
 	[OP_SINGLE_HIT] = "single lookup, hits",
 	[OP_DELETE] = "delete all",
+	[OP_INSERT_AFTER_LOOKUP] = "burst lookup (misses) then insert, the SYN pattern",
+	[OP_DELETE_AFTER_LOOKUP] = "burst lookup (hits) then delete, the close pattern",
 	[OP_INDEX_BYTES] = "index bytes per entry, 40-B keys excluded",
 	[OP_RESIDENT] = "resident memory, all in (RSS delta)",
 };
@@ -199,6 +211,8 @@ static const char *const op_unit[NB_OP] = {
 	[OP_BURST_MISS] = "ns/key",
 	[OP_SINGLE_HIT] = "ns/op",
 	[OP_DELETE] = "ns/op",
+	[OP_INSERT_AFTER_LOOKUP] = "ns/key",
+	[OP_DELETE_AFTER_LOOKUP] = "ns/key",
 	[OP_INDEX_BYTES] = "B/entry",
 	[OP_RESIDENT] = "MB",
 };
@@ -459,6 +473,52 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 				int32_t pos = rte_hash_del_key(rh, &wl->stream[j]);
 
 				bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
+			}
+		}
+		break;
+	case OP_INSERT_AFTER_LOOKUP:
+	case OP_DELETE_AFTER_LOOKUP:
+		/*
+		 * What the datapath does with a burst: look every key up, then
+		 * insert the new ones (SYNs) or delete the ones that close,
+		 * while their lines are still in cache. Both calls timed.
+		 */
+		for (j = 0; j < n; j += m) {
+			bool ins = op == OP_INSERT_AFTER_LOOKUP;
+
+			m = n - j < burst ? n - j : burst;
+			for (b = 0; b < m; b++)
+				kp[b] = &wl->stream[j + b];
+			if (im == IMPL_CODA) {
+				hits = coda_conntab_lookup_bulk(ct, kp, m, vals, &mask);
+				bad += hits != (ins ? 0 : m);
+				for (b = 0; b < m; b++) {
+					uint32_t v;
+
+					if (ins)
+						bad += coda_conntab_insert(ct, kp[b],
+									   wl->want[j + b]) != 0;
+					else
+						bad += coda_conntab_delete(ct, kp[b], &v) != 0 ||
+						       v != wl->want[j + b];
+				}
+			} else {
+				rc = rte_hash_lookup_bulk_data(rh, (const void **)kp, m, &mask,
+							       data);
+				bad += rc != (int)(ins ? 0 : m);
+				for (b = 0; b < m; b++) {
+					int32_t pos;
+
+					if (ins) {
+						bad += rte_hash_add_key_data(
+							       rh, kp[b],
+							       (void *)(uintptr_t)wl->want[j + b]) != 0;
+						continue;
+					}
+					pos = rte_hash_del_key(rh, kp[b]);
+					bad += pos < 0 ||
+					       rte_hash_free_key_with_position(rh, pos) != 0;
+				}
 			}
 		}
 		break;
@@ -728,6 +788,13 @@ rte_create(unsigned int idx, uint32_t n, const struct options *o, uint64_t *entr
 	return rte_tables[idx];
 }
 
+/* Entries in a table after timed phase op of a repeat (the phases run in enum order). */
+static uint32_t
+phase_count(unsigned int op, uint32_t n)
+{
+	return op == OP_DELETE || op == OP_DELETE_AFTER_LOOKUP ? 0 : n;
+}
+
 /* Measure one size (the idx-th); append its results to the report. */
 static int
 bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
@@ -784,11 +851,10 @@ bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
 					goto out;
 				if (op == OP_INSERT && r == 0)
 					rss1[im] = rss_bytes();
-				if (table_count((enum impl)im, table[im]) !=
-				    (op == OP_DELETE ? 0 : n)) {
+				if (table_count((enum impl)im, table[im]) != phase_count(op, n)) {
 					fail(impl_name[im], "%s, N=%u: %u entries, expected %u",
 					     op_metric[op], n, table_count((enum impl)im, table[im]),
-					     op == OP_DELETE ? 0 : n);
+					     phase_count(op, n));
 					goto out;
 				}
 				if (im == IMPL_CODA && op == OP_INSERT && r == 0)
