@@ -169,8 +169,9 @@ int coda_wheel_cancel(struct coda_wheel *w, uint32_t h);
 
 /**
  * Arm @p n timers, h[i] for expiry[i], as coda_wheel_arm() would one by one,
- * prefetching the state words of the timers a few places ahead: the way a
- * datapath that collects its timer work over an rx burst should call it.
+ * prefetching the state words of each group of 32 timers before arming
+ * them: the way a datapath that collects its timer work over an rx burst
+ * should call it.
  *
  * @return how many were armed; the others (bad handle, expiry out of reach)
  *         are left unchanged.

@@ -677,22 +677,36 @@ coda_wheel_arm(struct coda_wheel *w, uint32_t h, uint64_t expiry)
 	return arm_one(w, h, expiry);
 }
 
-/* How far ahead the burst calls prefetch state words. */
-#define BURST_PREFETCH 8
+/*
+ * The burst calls work in groups: prefetch the state words of a whole group,
+ * then arm (or cancel) its timers, so that the group's misses are in flight
+ * together. Against prefetching 8 places ahead, this made cancel bursts
+ * about a fifth faster and arm bursts no faster (docs/wheel.md).
+ */
+#define BURST_GROUP 32
+
+static inline void
+prefetch_states(const struct coda_wheel *w, const uint32_t *h, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (h[i] < w->nb_timers)
+			__builtin_prefetch(&w->state[h[i]], 1);
+}
 
 unsigned int
 coda_wheel_arm_burst(struct coda_wheel *w, const uint32_t *h, const uint64_t *expiry,
 		     unsigned int n)
 {
-	unsigned int i, ok = 0;
+	unsigned int i, g, ok = 0;
 
-	for (i = 0; i < n && i < BURST_PREFETCH; i++)
-		if (h[i] < w->nb_timers)
-			__builtin_prefetch(&w->state[h[i]], 1);
-	for (i = 0; i < n; i++) {
-		if (i + BURST_PREFETCH < n && h[i + BURST_PREFETCH] < w->nb_timers)
-			__builtin_prefetch(&w->state[h[i + BURST_PREFETCH]], 1);
-		ok += arm_one(w, h[i], expiry[i]) == 0;
+	for (g = 0; g < n; g += BURST_GROUP) {
+		unsigned int end = n - g < BURST_GROUP ? n : g + BURST_GROUP;
+
+		prefetch_states(w, h + g, end - g);
+		for (i = g; i < end; i++)
+			ok += arm_one(w, h[i], expiry[i]) == 0;
 	}
 	return ok;
 }
@@ -717,15 +731,14 @@ coda_wheel_cancel(struct coda_wheel *w, uint32_t h)
 unsigned int
 coda_wheel_cancel_burst(struct coda_wheel *w, const uint32_t *h, unsigned int n)
 {
-	unsigned int i, ok = 0;
+	unsigned int i, g, ok = 0;
 
-	for (i = 0; i < n && i < BURST_PREFETCH; i++)
-		if (h[i] < w->nb_timers)
-			__builtin_prefetch(&w->state[h[i]], 1);
-	for (i = 0; i < n; i++) {
-		if (i + BURST_PREFETCH < n && h[i + BURST_PREFETCH] < w->nb_timers)
-			__builtin_prefetch(&w->state[h[i + BURST_PREFETCH]], 1);
-		ok += coda_wheel_cancel(w, h[i]) == 0;
+	for (g = 0; g < n; g += BURST_GROUP) {
+		unsigned int end = n - g < BURST_GROUP ? n : g + BURST_GROUP;
+
+		prefetch_states(w, h + g, end - g);
+		for (i = g; i < end; i++)
+			ok += coda_wheel_cancel(w, h[i]) == 0;
 	}
 	return ok;
 }

@@ -50,7 +50,7 @@
  *      in bursts           with 60000 ms, ARM_BURST (32) at a time: the
  *                          wheel's burst call where it has one (coda_wheel:
  *                          coda_wheel_arm_burst(), which prefetches the
- *                          state words a few timers ahead), else its single
+ *                          state words of the burst first), else its single
  *                          arm in a loop (the prototypes, and rte_timer from
  *                          idle, which has no burst call)
  *   7. memory              bytes per pending timer (not timed; better=lower)

@@ -985,7 +985,7 @@ test_bursts_equal_single_calls(void **state)
 			ok += coda_wheel_arm(a, h[i], e[i]) == 0;
 		}
 		assert_int_equal(coda_wheel_arm_burst(b, h, e, n), ok);
-		n = (unsigned int)rnd_below(B / 4 + 1);
+		n = (unsigned int)rnd_below(B + 1);
 		for (i = 0, ok = 0; i < n; i++) {
 			h[i] = (uint32_t)rnd_below(N + N / 50);
 			ok += coda_wheel_cancel(a, h[i]) == 0;
