@@ -32,6 +32,10 @@
  *   2. re-arm pending      move all N, in order B, to new uniform delays
  *                          (rte_timer: only the first N/2 of order B, see
  *                          below), N pending throughout
+ *   2b. re-arm later       move all N, in order C, 1 s past where phase 2
+ *                          put them: what TCP does to its retransmission
+ *                          and keepalive timers on every ACK (rte_timer:
+ *                          the first N/2 of order C)
  *   3. cancel              cancel all N in order C (N -> 0 pending)
  *   4. arm, same delay     arm all N in order A with 60000 ms, the TIME-WAIT
  *                          pattern (0 -> N pending)
@@ -141,6 +145,8 @@
 #define ARM_BURST 32
 #define SAME_DELAY_MS 60000u
 #define MAX_DELAY_MS 120000u
+/* Phase 2b: how much later each timer is moved. */
+#define LATER_MS 1000u
 #define SELF_CHECK_TIMERS 4096u
 #define SELF_CHECK_OPS 40000u
 
@@ -149,6 +155,7 @@ enum op {
 	OP_ARM_RANDOM,
 	OP_CANCEL,
 	OP_REARM,
+	OP_REARM_LATER,
 	OP_EXPIRE,
 	OP_EXPIRE_FRESH,
 	OP_ARM_BURST,
@@ -161,6 +168,7 @@ static const char *const op_metric[NB_OP] = {
 	[OP_ARM_RANDOM] = "arm, random delay 1 ms..120 s",
 	[OP_CANCEL] = "cancel pending",
 	[OP_REARM] = "re-arm pending, random delay",
+	[OP_REARM_LATER] = "re-arm pending, 1 s later (the RTO pattern)",
 	[OP_EXPIRE] = "expire, per fired timer",
 	[OP_EXPIRE_FRESH] = "expire, timers armed once",
 	[OP_ARM_BURST] = "arm, same delay 60 s, from empty, bursts of 32",
@@ -172,6 +180,7 @@ static const char *const op_unit[NB_OP] = {
 	[OP_ARM_RANDOM] = "ns/op",
 	[OP_CANCEL] = "ns/op",
 	[OP_REARM] = "ns/op",
+	[OP_REARM_LATER] = "ns/op",
 	[OP_EXPIRE] = "ns/timer",
 	[OP_EXPIRE_FRESH] = "ns/timer",
 	[OP_ARM_BURST] = "ns/op",
@@ -201,6 +210,7 @@ struct workload {
 	uint32_t *cancel_order; /* permutation C */
 	uint32_t *d_arm;        /* ms, 1 .. MAX_DELAY_MS, by position */
 	uint32_t *d_rearm;
+	uint32_t *d_later; /* by position in order C: the delay of phase 2 + LATER_MS */
 	uint32_t *d_expire;
 	uint64_t same_expiry[ARM_BURST]; /* SAME_DELAY_MS, for burst calls */
 	uint32_t buf[BATCH];
@@ -741,6 +751,14 @@ wheel_repeat(const struct wheel_ops *ops, void *mem, size_t size, struct workloa
 
 	t0 = bench_now_ns();
 	for (i = 0; i < n; i++)
+		errs += ops->arm(w, wl->cancel_order[i], wl->d_later[i]) != 0;
+	PHASE_END(OP_REARM_LATER, n);
+	if (errs != 0 || ops->count(w) != n)
+		return fail(ops->name, "re-arm later: %u errors, %u pending of %u", errs,
+			    ops->count(w), n);
+
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i++)
 		errs += ops->cancel(w, wl->cancel_order[i]) != 0;
 	PHASE_END(OP_CANCEL, n);
 	if (errs != 0 || ops->count(w) != 0)
@@ -881,6 +899,14 @@ run_rte(struct rte_timer *tims, struct workload *wl, double ns[NB_OP])
 		return fail("rte_timer", "re-arm: %u errors", errs);
 
 	t0 = bench_now_ns();
+	for (i = 0; i < nr; i++)
+		errs += rte_timer_reset(&tims[wl->cancel_order[i]], wl->d_later[i] * per_ms, SINGLE,
+					lcore, on_timer, &fc) != 0;
+	ns[OP_REARM_LATER] = (double)(bench_now_ns() - t0) / nr;
+	if (errs != 0)
+		return fail("rte_timer", "re-arm later: %u errors", errs);
+
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++)
 		errs += rte_timer_stop(&tims[wl->cancel_order[i]]) != 0;
 	ns[OP_CANCEL] = (double)(bench_now_ns() - t0) / n;
@@ -947,6 +973,7 @@ workload_free(struct workload *wl)
 	bench_free(wl->cancel_order);
 	bench_free(wl->d_arm);
 	bench_free(wl->d_rearm);
+	bench_free(wl->d_later);
 	bench_free(wl->d_expire);
 	memset(wl, 0, offsetof(struct workload, buf));
 }
@@ -955,7 +982,7 @@ static int
 workload_make(struct workload *wl, uint32_t n, struct bench_rng *rng)
 {
 	size_t sz = (size_t)n * sizeof(uint32_t);
-	uint32_t i;
+	uint32_t i, *inv;
 
 	wl->n = n;
 	wl->arm_order = bench_alloc_prefault(sz);
@@ -963,9 +990,11 @@ workload_make(struct workload *wl, uint32_t n, struct bench_rng *rng)
 	wl->cancel_order = bench_alloc_prefault(sz);
 	wl->d_arm = bench_alloc_prefault(sz);
 	wl->d_rearm = bench_alloc_prefault(sz);
+	wl->d_later = bench_alloc_prefault(sz);
 	wl->d_expire = bench_alloc_prefault(sz);
 	if (wl->arm_order == NULL || wl->rearm_order == NULL || wl->cancel_order == NULL ||
-	    wl->d_arm == NULL || wl->d_rearm == NULL || wl->d_expire == NULL) {
+	    wl->d_arm == NULL || wl->d_rearm == NULL || wl->d_later == NULL ||
+	    wl->d_expire == NULL) {
 		workload_free(wl);
 		return fail("workload", "out of memory for N=%u", n);
 	}
@@ -979,6 +1008,17 @@ workload_make(struct workload *wl, uint32_t n, struct bench_rng *rng)
 		wl->d_rearm[i] = 1 + bench_rng_below(rng, MAX_DELAY_MS);
 		wl->d_expire[i] = 1 + bench_rng_below(rng, MAX_DELAY_MS);
 	}
+	/* Phase 2b moves each timer, in order C, LATER_MS past where phase 2 put it. */
+	inv = malloc(sz);
+	if (inv == NULL) {
+		workload_free(wl);
+		return fail("workload", "out of memory for N=%u", n);
+	}
+	for (i = 0; i < n; i++)
+		inv[wl->rearm_order[i]] = i; /* handle -> its position in order B */
+	for (i = 0; i < n; i++)
+		wl->d_later[i] = wl->d_rearm[inv[wl->cancel_order[i]]] + LATER_MS;
+	free(inv);
 	for (i = 0; i < ARM_BURST; i++)
 		wl->same_expiry[i] = SAME_DELAY_MS;
 	return 0;
