@@ -36,6 +36,10 @@
  *                          put them: what TCP does to its retransmission
  *                          and keepalive timers on every ACK (rte_timer:
  *                          the first N/2 of order C)
+ *   2c. the same, in bursts all N another 1 s later, ARM_BURST (32) at a time
+ *                          through the wheel's burst call where it has one
+ *                          (coda_wheel_arm_burst()), else one by one (as
+ *                          in 6)
  *   3. cancel              cancel all N in order C (N -> 0 pending)
  *   4. arm, same delay     arm all N in order A with 60000 ms, the TIME-WAIT
  *                          pattern (0 -> N pending)
@@ -156,6 +160,7 @@ enum op {
 	OP_CANCEL,
 	OP_REARM,
 	OP_REARM_LATER,
+	OP_REARM_LATER_BURST,
 	OP_EXPIRE,
 	OP_EXPIRE_FRESH,
 	OP_ARM_BURST,
@@ -169,6 +174,7 @@ static const char *const op_metric[NB_OP] = {
 	[OP_CANCEL] = "cancel pending",
 	[OP_REARM] = "re-arm pending, random delay",
 	[OP_REARM_LATER] = "re-arm pending, 1 s later (the RTO pattern)",
+	[OP_REARM_LATER_BURST] = "re-arm pending, 1 s later, bursts of 32",
 	[OP_EXPIRE] = "expire, per fired timer",
 	[OP_EXPIRE_FRESH] = "expire, timers armed once",
 	[OP_ARM_BURST] = "arm, same delay 60 s, from empty, bursts of 32",
@@ -181,6 +187,7 @@ static const char *const op_unit[NB_OP] = {
 	[OP_CANCEL] = "ns/op",
 	[OP_REARM] = "ns/op",
 	[OP_REARM_LATER] = "ns/op",
+	[OP_REARM_LATER_BURST] = "ns/op",
 	[OP_EXPIRE] = "ns/timer",
 	[OP_EXPIRE_FRESH] = "ns/timer",
 	[OP_ARM_BURST] = "ns/op",
@@ -758,6 +765,25 @@ wheel_repeat(const struct wheel_ops *ops, void *mem, size_t size, struct workloa
 			    ops->count(w), n);
 
 	t0 = bench_now_ns();
+	for (i = 0; i < n; i += ARM_BURST) {
+		unsigned int k = n - i < ARM_BURST ? n - i : ARM_BURST, j;
+		uint64_t e[ARM_BURST];
+
+		for (j = 0; j < k; j++)
+			e[j] = (uint64_t)wl->d_later[i + j] + LATER_MS;
+		if (ops->arm_burst != NULL) {
+			errs += k - ops->arm_burst(w, &wl->cancel_order[i], e, k);
+		} else {
+			for (j = 0; j < k; j++)
+				errs += ops->arm(w, wl->cancel_order[i + j], e[j]) != 0;
+		}
+	}
+	PHASE_END(OP_REARM_LATER_BURST, n);
+	if (errs != 0 || ops->count(w) != n)
+		return fail(ops->name, "re-arm later in bursts: %u errors, %u pending of %u", errs,
+			    ops->count(w), n);
+
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++)
 		errs += ops->cancel(w, wl->cancel_order[i]) != 0;
 	PHASE_END(OP_CANCEL, n);
@@ -905,6 +931,16 @@ run_rte(struct rte_timer *tims, struct workload *wl, double ns[NB_OP])
 	ns[OP_REARM_LATER] = (double)(bench_now_ns() - t0) / nr;
 	if (errs != 0)
 		return fail("rte_timer", "re-arm later: %u errors", errs);
+
+	/* No burst call: one by one. */
+	t0 = bench_now_ns();
+	for (i = 0; i < nr; i++)
+		errs += rte_timer_reset(&tims[wl->cancel_order[i]],
+					((uint64_t)wl->d_later[i] + LATER_MS) * per_ms, SINGLE, lcore,
+					on_timer, &fc) != 0;
+	ns[OP_REARM_LATER_BURST] = (double)(bench_now_ns() - t0) / nr;
+	if (errs != 0)
+		return fail("rte_timer", "re-arm later in bursts: %u errors", errs);
 
 	t0 = bench_now_ns();
 	for (i = 0; i < n; i++)
