@@ -395,8 +395,9 @@ int coda_conntab_lookup(struct coda_conntab *t, const struct coda_conntab_key *k
 
 /**
  * Look up @p n keys (at most CODA_CONNTAB_BURST_MAX) in passes over the
- * burst, with prefetching (see "Cost" above; owner only). values[i] gets the value of keys[i], or CODA_CONNTAB_NONE
- * on a miss; bit i of @p hit_mask is set on a hit (bits n..63 clear).
+ * burst, with prefetching (see "Cost" above; owner only). values[i] gets
+ * the value of keys[i], or CODA_CONNTAB_NONE on a miss; bit i of
+ * @p hit_mask is set on a hit (bits n..63 clear).
  *
  * @return the number of hits; 0 with nothing written if @p n is above
  *         CODA_CONNTAB_BURST_MAX.

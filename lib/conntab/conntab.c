@@ -1307,42 +1307,24 @@ tw_take(struct tw_pool *p, uint32_t *e)
 	return true;
 }
 
-/* End TIME-WAIT entry e of pool p, whose timer has fired or was taken: its key leaves the table. */
-static void
-tw_end(struct coda_conntab *t, struct tw_pool *p, uint32_t e)
-{
-	struct coda_conntab_key k;
-	uint64_t h;
-	uint32_t bi, s;
-
-	tw_key(t, p, e, &k);
-	h = key_hash(t, &k);
-	if (find_slot(t, &k, h, 0, &bi, &s) == 0 &&
-	    t->buckets[bi].val[s] == CODA_CONNTAB_VALUE_TW(p->base + e)) {
-		(void)remove_at(t, h, bi, s);
-		return;
-	}
-	/* Unreachable (an entry in use is in the table); free it rather than leak it. */
-	tw_release(p, e);
-}
-
 /*
- * tw_end() for n entries whose timers fired together, in three passes so
- * that their cache misses overlap: prefetch every entry (and its timer's
- * state word, which releasing it reads); hash every key and prefetch its
- * home bucket; then find each slot by its value, which is unique, so the
- * key is not compared again, and remove it.
+ * End the n TIME-WAIT entries due[] of pool p, whose timers have fired or
+ * were taken: their keys leave the table. In three passes, so that the
+ * cache misses of a batch (the up to TW_EXPIRE_BATCH entries a wheel hands
+ * back together) overlap: prefetch every entry (and its timer's state word,
+ * which releasing it reads); hash every key and prefetch its home bucket;
+ * then find each slot by its value, which is unique, so the key is not
+ * compared again, and remove it.
  */
 static void
-tw_end_batch(struct coda_conntab *t, struct tw_pool *p, const uint32_t *due, unsigned int n)
+tw_end(struct coda_conntab *t, struct tw_pool *p, const uint32_t *due, unsigned int n)
 {
 	struct coda_conntab_key k;
 	uint64_t h[TW_EXPIRE_BATCH];
 	uint32_t bi, s, i;
 
 	for (i = 0; i < n; i++) {
-		__builtin_prefetch(tw_entry(p, due[i]), 0);
-		__builtin_prefetch(tw_entry(p, due[i]) + p->esize - 1, 0);
+		prefetch_entry(t, CODA_CONNTAB_VALUE_TW(p->base + due[i]));
 		coda_wheel_prefetch(p->wheel, due[i]);
 	}
 	for (i = 0; i < n; i++) {
@@ -1354,7 +1336,8 @@ tw_end_batch(struct coda_conntab *t, struct tw_pool *p, const uint32_t *due, uns
 		if (find_slot(t, NULL, h[i], CODA_CONNTAB_VALUE_TW(p->base + due[i]), &bi, &s) == 0)
 			(void)remove_at(t, h[i], bi, s);
 		else
-			tw_release(p, due[i]); /* unreachable, as in tw_end() */
+			/* Unreachable (an entry in use is in the table); free it rather than leak it. */
+			tw_release(p, due[i]);
 	}
 }
 
@@ -1407,7 +1390,7 @@ coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
 		if (t->tw_policy != CODA_CONNTAB_TW_RECYCLE ||
 		    coda_wheel_take_earliest(p->wheel, &e, 1) != 1)
 			goto skip;
-		tw_end(t, p, e);
+		tw_end(t, p, &e, 1);
 		STAT_ADD(t, tw_recycled, 1);
 		if (!tw_take(p, &e))
 			return -EFAULT; /* unreachable: tw_end() freed one */
@@ -1531,7 +1514,7 @@ coda_conntab_tw_limit(struct coda_conntab *t, int family, uint32_t limit)
 	p->limit = limit;
 	/* Over the new limit: the entries closest to expiry end now, as a full pool recycles. */
 	while (p->cnt > limit && coda_wheel_take_earliest(p->wheel, &e, 1) == 1) {
-		tw_end(t, p, e);
+		tw_end(t, p, &e, 1);
 		STAT_ADD(t, tw_recycled, 1);
 	}
 	return 0;
@@ -1565,7 +1548,7 @@ coda_conntab_tw_expire(struct coda_conntab *t, uint64_t now, unsigned int max)
 		do {
 			n = max - total < TW_EXPIRE_BATCH ? max - total : TW_EXPIRE_BATCH;
 			n = coda_wheel_advance(p->wheel, now, due, n);
-			tw_end_batch(t, p, due, n);
+			tw_end(t, p, due, n);
 			total += n;
 		} while (n > 0 && total < max);
 	}

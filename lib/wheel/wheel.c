@@ -691,8 +691,7 @@ prefetch_states(const struct coda_wheel *w, const uint32_t *h, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (h[i] < w->nb_timers)
-			__builtin_prefetch(&w->state[h[i]], 1);
+		coda_wheel_prefetch(w, h[i]);
 }
 
 unsigned int
