@@ -51,6 +51,7 @@
 #include <sys/mman.h>
 
 #include "coda_conntab.h"
+#include "coda_prefetch.h"
 #include "coda_wheel.h"
 
 #ifdef CODA_CONNTAB_RCU
@@ -415,8 +416,8 @@ prefetch_entry(const struct coda_conntab *t, uint32_t v)
 		a = (const char *)&t->keys_tcb[v];
 		len = sizeof(struct coda_conntab_key);
 	}
-	__builtin_prefetch(a, 0);
-	__builtin_prefetch(a + len - 1, 0);
+	coda_prefetch(a);
+	coda_prefetch(a + len - 1);
 }
 
 /*
@@ -910,7 +911,7 @@ coda_conntab_insert(struct coda_conntab *t, const struct coda_conntab_key *k, ui
 	if ((k->family != AF_INET && k->family != AF_INET6) || CODA_CONNTAB_IS_TW(value) ||
 	    value >= t->nb_tcb)
 		return -EINVAL;
-	__builtin_prefetch(&t->keys_tcb[value], 1);
+	coda_prefetch_w(&t->keys_tcb[value]);
 	h = key_hash(t, k);
 	rc = probe_insert(t, k, h, &pl);
 	if (rc != 0)
@@ -1107,7 +1108,7 @@ coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *
 		cand[i] = BULK_UNSCANNED;
 		dist[i] = 0;
 		values[i] = CODA_CONNTAB_NONE;
-		__builtin_prefetch(&t->buckets[bi[i]], 0);
+		coda_prefetch(&t->buckets[bi[i]]);
 	}
 	pend = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	while (pend != 0) {
@@ -1136,7 +1137,7 @@ coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *
 			}
 			bi[i] = next_bucket(t, bi[i], step_of(t, h[i]));
 			cand[i] = BULK_UNSCANNED;
-			__builtin_prefetch(&t->buckets[bi[i]], 0);
+			coda_prefetch(&t->buckets[bi[i]]);
 		}
 	}
 	hits = (unsigned int)__builtin_popcountll(mask);
@@ -1204,7 +1205,7 @@ int
 coda_conntab_reader_tw(const struct coda_conntab *t, const struct coda_conntab_key *k,
 		       uint64_t now, uint32_t *value, struct coda_conntab_tw *tw)
 {
-	struct tw_state st;
+	struct tw_state st = {0}; /* filled by reader_find() when it returns a TIME-WAIT value */
 	int rc = reader_find(t, k, value, &st);
 
 	if (rc == 0 && tw != NULL && CODA_CONNTAB_IS_TW(*value))
@@ -1330,7 +1331,7 @@ tw_end(struct coda_conntab *t, struct tw_pool *p, const uint32_t *due, unsigned 
 	for (i = 0; i < n; i++) {
 		tw_key(t, p, due[i], &k);
 		h[i] = key_hash(t, &k);
-		__builtin_prefetch(&t->buckets[home_of(t, h[i])], 0);
+		coda_prefetch(&t->buckets[home_of(t, h[i])]);
 	}
 	for (i = 0; i < n; i++) {
 		if (find_slot(t, NULL, h[i], CODA_CONNTAB_VALUE_TW(p->base + due[i]), &bi, &s) == 0)

@@ -57,6 +57,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "coda_prefetch.h"
 #include "coda_wheel.h"
 
 #define LVL_MASK (CODA_WHEEL_LVL_SIZE - 1)
@@ -281,7 +282,7 @@ prefetch_chunk(const struct coda_wheel *w, uint32_t c)
 
 	for (i = 0; i < CHUNK_ENTRIES; i++)
 		if (e[i] < w->nb_timers)
-			__builtin_prefetch(&w->state[e[i]], 1);
+			coda_prefetch_w(&w->state[e[i]]);
 }
 
 /*
@@ -309,11 +310,11 @@ prefetch_ahead(const struct coda_wheel *w, uint32_t c, bool first)
 			if (ahead[k] != NIL)
 				prefetch_chunk(w, ahead[k]);
 		if (ahead[2] != NIL)
-			__builtin_prefetch(&w->entries[(size_t)ahead[2] * CHUNK_ENTRIES]);
+			coda_prefetch(&w->entries[(size_t)ahead[2] * CHUNK_ENTRIES]);
 	}
 	if (ahead[3] != NIL) {
-		__builtin_prefetch(&w->entries[(size_t)ahead[3] * CHUNK_ENTRIES]);
-		__builtin_prefetch(&w->chunk_next[ahead[3]]);
+		coda_prefetch(&w->entries[(size_t)ahead[3] * CHUNK_ENTRIES]);
+		coda_prefetch(&w->chunk_next[ahead[3]]);
 	}
 	if (ahead[2] != NIL)
 		prefetch_chunk(w, ahead[2]);
@@ -563,6 +564,25 @@ slot_append(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
 }
 
 /*
+ * Whether a sweep step can pay for itself: at least one entry in 8 of those
+ * the chunks in use could hold is stale. Every pending timer has an entry,
+ * so chunks in use times CHUNK_ENTRIES, less the pending count, bounds the
+ * stale entries from above (counting each slot's unfilled head and tail as
+ * stale). Below that bound the pool cannot run out: the entries in use are
+ * fewer than 8/7 of the pending timers, and the pool holds 5/4 of them
+ * (chunks_for()). Without the test, filling a wheel to capacity swept the
+ * last quarter of its chunks over and over, finding nothing to drop, at
+ * eight state words read per entry appended.
+ */
+static inline bool
+worth_sweeping(const struct coda_wheel *w)
+{
+	uint64_t held = (uint64_t)(w->nb_chunks - w->nb_free) * CHUNK_ENTRIES;
+
+	return (held - w->count) * 8 >= held;
+}
+
+/*
  * The rare half of arming: a new chunk first, with a step of the sweep
  * while the pool runs low (which may make room in this very slot), or a
  * compaction if it is empty.
@@ -570,7 +590,7 @@ slot_append(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
 static __attribute__((noinline)) int
 arm_grow(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
 {
-	if (w->nb_free < w->sweep_low)
+	if (w->nb_free < w->sweep_low && worth_sweeping(w))
 		sweep_step(w, SWEEP_PER_CHUNK);
 	slot_append(w, slot, h, old);
 	return 0;
@@ -686,12 +706,20 @@ coda_wheel_arm(struct coda_wheel *w, uint32_t h, uint64_t expiry)
 #define BURST_GROUP 32
 
 static inline void
+prefetch_state(const struct coda_wheel *w, uint32_t h)
+{
+	if (h < w->nb_timers)
+		coda_prefetch_w(&w->state[h]);
+}
+
+/* Inline, not through coda_wheel_prefetch(), which -fPIC makes a call. */
+static inline void
 prefetch_states(const struct coda_wheel *w, const uint32_t *h, unsigned int n)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		coda_wheel_prefetch(w, h[i]);
+		prefetch_state(w, h[i]);
 }
 
 unsigned int
@@ -1053,8 +1081,7 @@ coda_wheel_stats(const struct coda_wheel *w, struct coda_wheel_stats *st)
 void
 coda_wheel_prefetch(const struct coda_wheel *w, uint32_t h)
 {
-	if (h < w->nb_timers)
-		__builtin_prefetch(&w->state[h], 1);
+	prefetch_state(w, h);
 }
 
 int

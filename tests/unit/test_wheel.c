@@ -906,6 +906,48 @@ test_sweep_reclaims_without_compaction(void **state)
 }
 
 /*
+ * A wheel filled to capacity from empty holds no stale entry, so however low
+ * the pool runs, arming must not sweep (each step would read 128 state
+ * words for nothing): once with one delay (TIME-WAIT), once with delays
+ * spread over many slots. With a tenth of the timers cancelled and
+ * re-armed earlier as well, the stale entries make sweeping worth it again.
+ */
+static void
+test_fill_without_stale_never_sweeps(void **state)
+{
+	enum { N = 200000 }; /* enough for the pool to go below its watermark */
+	struct coda_wheel *w;
+	struct coda_wheel_stats st;
+	unsigned int i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		w = coda_wheel_create(N, 0);
+		for (i = 0; i < N; i++)
+			assert_int_equal(coda_wheel_arm(w, i, k == 0 ? 60000 : 1 + rnd_below(120000)), 0);
+		coda_wheel_stats(w, &st);
+		assert_true(st.pool_free < st.pool_chunks / 4); /* below the sweep's watermark */
+		assert_int_equal(st.sweeps, 0);
+		assert_int_equal(st.compactions, 0);
+		assert_int_equal(coda_wheel_audit(w), 0);
+		coda_wheel_free(w);
+	}
+	/* Stale entries: a quarter of the timers cancelled and re-armed, round after round. */
+	w = coda_wheel_create(N, 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 60000), 0);
+	for (k = 0; k < 8; k++)
+		for (i = 0; i < N / 4; i++) {
+			assert_int_equal(coda_wheel_cancel(w, i), 0);
+			assert_int_equal(coda_wheel_arm(w, i, 70000 + 5000 * k), 0);
+		}
+	coda_wheel_stats(w, &st);
+	assert_true(st.sweeps > 0);
+	assert_int_equal(coda_wheel_audit(w), 0);
+	coda_wheel_free(w);
+}
+
+/*
  * A slot drained while a sweep is half-way through it: the drain frees the
  * chunks under the sweep's cursors, so the sweep must let go of the slot,
  * and later sweep steps must not touch it.
@@ -1210,6 +1252,7 @@ main(void)
 		cmocka_unit_test(test_deferred_move_with_empty_pool),
 		cmocka_unit_test(test_compaction_keeps_the_right_deferred_entry),
 		cmocka_unit_test(test_sweep_reclaims_without_compaction),
+		cmocka_unit_test(test_fill_without_stale_never_sweeps),
 		cmocka_unit_test(test_drain_during_sweep),
 		cmocka_unit_test(test_bursts_equal_single_calls),
 		cmocka_unit_test(test_compaction_under_rearm_churn),
