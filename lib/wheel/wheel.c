@@ -273,6 +273,14 @@ slot_release(struct coda_wheel *w, struct wheel_slot *sl)
 	}
 }
 
+/* Prefetch timer h's state word (any h: stale entries may hold NIL). */
+static inline void
+prefetch_state(const struct coda_wheel *w, uint32_t h)
+{
+	if (h < w->nb_timers)
+		coda_prefetch_w(&w->state[h]);
+}
+
 /* Prefetch the state words of the handles in chunk c (the next one to scan). */
 static inline void
 prefetch_chunk(const struct coda_wheel *w, uint32_t c)
@@ -281,8 +289,7 @@ prefetch_chunk(const struct coda_wheel *w, uint32_t c)
 	unsigned int i;
 
 	for (i = 0; i < CHUNK_ENTRIES; i++)
-		if (e[i] < w->nb_timers)
-			coda_prefetch_w(&w->state[e[i]]);
+		prefetch_state(w, e[i]);
 }
 
 /*
@@ -467,9 +474,35 @@ slot_grow(struct coda_wheel *w, uint32_t slot)
  */
 #define SWEEP_PER_CHUNK (8 * CHUNK_ENTRIES)
 
+/*
+ * Prefetch the state words of the next `budget` entries the sweep will read
+ * in its slot, along the chain, so that the step's liveness tests do not
+ * wait for them one by one. Walking the chain reads its links first.
+ */
+static void
+sweep_prefetch(const struct coda_wheel *w, unsigned int budget)
+{
+	const struct wheel_slot *sl = &w->slots[w->sweep_slot];
+	uint32_t c = w->sweep_rc;
+	unsigned int off = w->sweep_roff;
+
+	while (budget > 0) {
+		unsigned int end = c == sl->tail ? sl->tail_fill : CHUNK_ENTRIES;
+
+		for (; off < end && budget > 0; off++, budget--)
+			prefetch_state(w, w->entries[(size_t)c * CHUNK_ENTRIES + off]);
+		if (c == sl->tail)
+			return;
+		c = w->chunk_next[c];
+		off = 0;
+	}
+}
+
 static void
 sweep_step(struct coda_wheel *w, unsigned int budget)
 {
+	bool ahead = false;
+
 	while (budget > 0) {
 		struct wheel_slot *sl;
 		unsigned int end;
@@ -492,6 +525,10 @@ sweep_step(struct coda_wheel *w, unsigned int budget)
 			w->sweep_rc = w->sweep_wc = sl->head;
 			w->sweep_roff = w->sweep_woff = sl->head_off;
 			budget--;
+		}
+		if (!ahead) {
+			sweep_prefetch(w, budget);
+			ahead = true;
 		}
 		s = w->sweep_slot;
 		sl = &w->slots[s];
@@ -704,13 +741,6 @@ coda_wheel_arm(struct coda_wheel *w, uint32_t h, uint64_t expiry)
  * about a fifth faster and arm bursts no faster (docs/wheel.md).
  */
 #define BURST_GROUP 32
-
-static inline void
-prefetch_state(const struct coda_wheel *w, uint32_t h)
-{
-	if (h < w->nb_timers)
-		coda_prefetch_w(&w->state[h]);
-}
 
 /* Inline, not through coda_wheel_prefetch(), which -fPIC makes a call. */
 static inline void

@@ -12,11 +12,17 @@ dis=$(objdump -d --no-show-raw-insn "$lib") || { echo "objdump failed on $lib"; 
 # Lines "F defined" for each function F, "F prefetch" for each prefetch in
 # it, "F call G" for each direct call from F to G.
 facts=$(printf '%s\n' "$dis" | awk '
-	/^[0-9a-f]+ <[^>]+>:$/ { f = $2; sub(/^</, "", f); sub(/>:$/, "", f); print f, "defined"; next }
+	/^[0-9a-f]+ <[^>]+>:$/ {
+		f = $2; sub(/^</, "", f); sub(/>:$/, "", f); sub(/\..*/, "", f) # foo.isra.0: foo
+		print f, "defined"; next
+	}
 	f == "" { next }
 	/prefetch|prfm/ { print f, "prefetch" }
 	/call|[[:space:]]bl[[:space:]]/ {
-		if (match($0, /<[^>+]+>/)) print f, "call", substr($0, RSTART + 1, RLENGTH - 2)
+		if (match($0, /<[^>+]+>/)) {
+			g = substr($0, RSTART + 1, RLENGTH - 2); sub(/\..*/, "", g)
+			print f, "call", g
+		}
 	}')
 prefetches() {
 	printf '%s\n' "$facts" | awk -v root="$1" '
