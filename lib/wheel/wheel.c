@@ -457,9 +457,9 @@ slot_grow(struct coda_wheel *w, uint32_t slot)
  * takes pays for SWEEP_PER_CHUNK entries of in-place compaction, one slot
  * after another, so that stale entries are reclaimed a little at a time
  * instead of in one full compact(). Rate: 8 entries read per entry
- * appended, which keeps up as long as more than one entry in 8 is stale;
- * below that the pool cannot run out (it holds a quarter more than the
- * timers), so compact() stays the rare fallback.
+ * appended, which keeps up as long as more than one entry in 8 is stale.
+ * It runs only when worth_sweeping() says so; compact() stays the rare
+ * fallback.
  *
  * A sweep of slot s reads from (rc, roff) and writes the live entries back
  * at (wc, woff), never ahead of the read. Invariant: wc == rc, or
@@ -564,6 +564,7 @@ sweep_step(struct coda_wheel *w, unsigned int budget)
 			}
 			w->sweep_slot = NIL;
 			w->stats.sweeps++;
+			ahead = false; /* the next slot's entries are not prefetched yet */
 			continue;
 		}
 		next = w->chunk_next[w->sweep_rc];
@@ -601,22 +602,26 @@ slot_append(struct coda_wheel *w, uint32_t slot, uint32_t h, uint16_t old)
 }
 
 /*
- * Whether a sweep step can pay for itself: at least one entry in 8 of those
- * the chunks in use could hold is stale. Every pending timer has an entry,
- * so chunks in use times CHUNK_ENTRIES, less the pending count, bounds the
- * stale entries from above (counting each slot's unfilled head and tail as
- * stale). Below that bound the pool cannot run out: the entries in use are
- * fewer than 8/7 of the pending timers, and the pool holds 5/4 of them
- * (chunks_for()). Without the test, filling a wheel to capacity swept the
- * last quarter of its chunks over and over, finding nothing to drop, at
- * eight state words read per entry appended.
+ * Whether to run a sweep step now that the pool is low. Yes when a step can
+ * pay for itself: at least one entry in 8 of those the chunks in use could
+ * hold is stale (every pending timer has an entry, so chunks in use times
+ * CHUNK_ENTRIES, less the pending count, bounds the stale entries from
+ * above, counting each slot's unfilled head and tail as stale). And yes
+ * when the free chunks could not pay for a whole pass over the entries in
+ * use at SWEEP_PER_CHUNK entries per chunk taken: stale entries too few to
+ * matter by their share may sit in the slots the pass reaches last, and a
+ * sweep that starts later could not reach them before the pool ran out
+ * (the compaction that tests/unit/test_wheel.c's test_sweep_starts_in_time
+ * catches). Filling a wheel to capacity with nothing stale meets neither:
+ * without this test it swept the last quarter of its chunks over and over,
+ * finding nothing to drop, at eight state words read per entry appended.
  */
 static inline bool
 worth_sweeping(const struct coda_wheel *w)
 {
 	uint64_t held = (uint64_t)(w->nb_chunks - w->nb_free) * CHUNK_ENTRIES;
 
-	return (held - w->count) * 8 >= held;
+	return (held - w->count) * 8 >= held || (uint64_t)w->nb_free * SWEEP_PER_CHUNK < held;
 }
 
 /*

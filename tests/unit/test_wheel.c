@@ -909,8 +909,9 @@ test_sweep_reclaims_without_compaction(void **state)
  * A wheel filled to capacity from empty holds no stale entry, so however low
  * the pool runs, arming must not sweep (each step would read 128 state
  * words for nothing): once with one delay (TIME-WAIT), once with delays
- * spread over many slots. With a tenth of the timers cancelled and
- * re-armed earlier as well, the stale entries make sweeping worth it again.
+ * spread over many slots. With a quarter of the timers cancelled and
+ * re-armed later, round after round, the stale entries make sweeping worth
+ * it again, and it keeps up without a full compaction.
  */
 static void
 test_fill_without_stale_never_sweeps(void **state)
@@ -942,6 +943,39 @@ test_fill_without_stale_never_sweeps(void **state)
 			assert_int_equal(coda_wheel_arm(w, i, 70000 + 5000 * k), 0);
 		}
 	coda_wheel_stats(w, &st);
+	assert_true(st.sweeps > 0);
+	assert_int_equal(st.compactions, 0);
+	assert_int_equal(coda_wheel_audit(w), 0);
+	coda_wheel_free(w);
+}
+
+/*
+ * Stale entries that are too few to be worth a sweep by their share, but
+ * sit in slots the sweep reaches last: a full wheel must still start
+ * sweeping early enough to finish a pass before the pool runs out, rather
+ * than stop for a compaction. 4M timers: with fewer, the spare chunk per
+ * slot hides the case. (Found in review: the first rule, "sweep only when
+ * an eighth is stale", compacted here.)
+ */
+static void
+test_sweep_starts_in_time(void **state)
+{
+	enum { N = 4000000, FAR = N / 10 * 7 };
+	struct coda_wheel *w = coda_wheel_create(N, 0);
+	struct coda_wheel_stats st;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < FAR; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 64 + rnd_below(4000 - 64)), 0);
+	for (; i < N; i++)
+		assert_int_equal(coda_wheel_arm(w, i, 3000000), 0);
+	for (i = FAR; i < N; i++) {
+		assert_int_equal(coda_wheel_cancel(w, i), 0);
+		assert_int_equal(coda_wheel_arm(w, i, 2000000), 0);
+	}
+	coda_wheel_stats(w, &st);
+	assert_int_equal(st.compactions, 0);
 	assert_true(st.sweeps > 0);
 	assert_int_equal(coda_wheel_audit(w), 0);
 	coda_wheel_free(w);
@@ -1253,6 +1287,7 @@ main(void)
 		cmocka_unit_test(test_compaction_keeps_the_right_deferred_entry),
 		cmocka_unit_test(test_sweep_reclaims_without_compaction),
 		cmocka_unit_test(test_fill_without_stale_never_sweeps),
+		cmocka_unit_test(test_sweep_starts_in_time),
 		cmocka_unit_test(test_drain_during_sweep),
 		cmocka_unit_test(test_bursts_equal_single_calls),
 		cmocka_unit_test(test_compaction_under_rearm_churn),
