@@ -14,7 +14,8 @@ objdump=$1
 lib=$2
 dis=$("$objdump" -d --no-show-raw-insn "$lib") || { echo "objdump failed on $lib"; exit 1; }
 # Lines "F defined" for each function F, "F prefetch" for each prefetch
-# instruction in it, "F call G" for each direct call from F to G. Local
+# instruction in it, "F call G" for each direct call or tail jump from F
+# to G (a jump inside F names F+offset and is not counted). Local
 # suffixes (foo.isra.0, foo.cold) name foo.
 facts=$(printf '%s\n' "$dis" | awk '
 	/file format|^Disassembly of section/ { f = ""; next }
@@ -24,7 +25,7 @@ facts=$(printf '%s\n' "$dis" | awk '
 	}
 	f == "" { next }
 	/:\t(prefetch[a-z0-9]*|prfm)[ \t]/ { print f, "prefetch" }
-	/:\t(call[a-z]*|bl)[ \t]/ {
+	/:\t(call[a-z]*|bl|jmp[a-z]*|b)[ \t]/ { # a jump to another function: a tail call
 		if (match($0, /<[^>+]+>/)) {
 			g = substr($0, RSTART + 1, RLENGTH - 2); sub(/\..*/, "", g)
 			print f, "call", g
