@@ -152,6 +152,8 @@ struct coda_tcp_stack {
 	struct coda_conntab *ct;
 	struct coda_wheel *wheel;
 	struct tcb *tcb;
+	uint32_t *lsn;	 /* the listening sockets' indices, in listen order */
+	uint32_t nb_lsn; /* ... how many */
 	coda_tcp_tx_fn tx;
 	void *tx_arg;
 	coda_tcp_event_fn ev;

@@ -268,7 +268,8 @@ coda_tcp_create(const struct coda_tcp_conf *conf, uint64_t now, coda_tcp_tx_fn t
 	s->ct = coda_conntab_create(&cc);
 	s->wheel = coda_wheel_create(conf->nb_tcb * TCP_TIMERS, now);
 	s->tcb = calloc(conf->nb_tcb, sizeof(*s->tcb));
-	if (s->ct == NULL || s->wheel == NULL || s->tcb == NULL)
+	s->lsn = calloc(conf->nb_tcb, sizeof(*s->lsn));
+	if (s->ct == NULL || s->wheel == NULL || s->tcb == NULL || s->lsn == NULL)
 		goto err;
 	s->cap_tw = conf->nb_tw;
 	s->cap_tw6 = conf->nb_tw6;
@@ -298,6 +299,7 @@ coda_tcp_free(struct coda_tcp_stack *s)
 			ring_free_buf(&s->tcb[i].rcv);
 		}
 	free(s->tcb);
+	free(s->lsn);
 	coda_wheel_free(s->wheel);
 	coda_conntab_free(s->ct);
 	free(s);
@@ -793,17 +795,23 @@ tcp_enter_time_wait(struct coda_tcp_stack *s, struct tcb *t)
 
 /* --- listeners ------------------------------------------------------------- */
 
-/* The listening socket for k's local port and address (exact address first, then any). */
+/*
+ * The listening socket for k's local port and address (exact address first,
+ * then any). Every segment that finds no connection asks, so it looks only
+ * at the listeners: scanning every TCB, as it once did, cost a pass over the
+ * whole pool per SYN (and per stray segment), 23 s to open 100000
+ * connections.
+ */
 int
 tcp_listener_find(const struct coda_tcp_stack *s, const struct coda_conntab_key *k)
 {
 	int any = -1;
 
-	for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
+	for (uint32_t j = 0; j < s->nb_lsn; j++) {
+		uint32_t i = s->lsn[j];
 		const struct tcb *l = &s->tcb[i];
 
-		if (!(l->flags & TF_LISTENER) || l->key.lport != k->lport ||
-		    l->key.family != k->family)
+		if (l->key.lport != k->lport || l->key.family != k->family)
 			continue;
 		if (memcmp(l->key.laddr, k->laddr, 16) == 0)
 			return (int)i;
@@ -827,10 +835,10 @@ coda_tcp_listen(struct coda_tcp_stack *s, uint8_t family, const uint8_t *laddr, 
 	k.lport = port;
 	if (laddr != NULL)
 		memcpy(k.laddr, laddr, family == AF_INET ? 4 : 16);
-	for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
-		const struct tcb *l = &s->tcb[i];
+	for (uint32_t j = 0; j < s->nb_lsn; j++) {
+		const struct tcb *l = &s->tcb[s->lsn[j]];
 
-		if ((l->flags & TF_LISTENER) && l->key.lport == port && l->key.family == family &&
+		if (l->key.lport == port && l->key.family == family &&
 		    (memcmp(l->key.laddr, k.laddr, 16) == 0))
 			return -EADDRINUSE;
 	}
@@ -842,6 +850,7 @@ coda_tcp_listen(struct coda_tcp_stack *s, uint8_t family, const uint8_t *laddr, 
 	t->flags |= TF_LISTENER | TF_APP;
 	t->backlog = backlog;
 	tcp_set_state(s, t, TCP_EV_LISTEN);
+	s->lsn[s->nb_lsn++] = tcp_idx(s, t);
 	return (int)tcp_idx(s, t);
 }
 
@@ -1136,6 +1145,11 @@ coda_tcp_close(struct coda_tcp_stack *s, int sock, uint64_t now)
 		for (uint32_t i = 0; i < s->conf.nb_tcb; i++)
 			if ((s->tcb[i].flags & TF_USED) && s->tcb[i].parent == (uint32_t)sock)
 				abort_tcb(s, &s->tcb[i], now);
+		for (uint32_t j = 0; j < s->nb_lsn; j++)
+			if (s->lsn[j] == (uint32_t)sock) {
+				s->lsn[j] = s->lsn[--s->nb_lsn];
+				break;
+			}
 		t->flags &= ~(TF_APP | TF_LISTENER);
 		tcp_set_state(s, t, TCP_EV_CLOSE);
 		tcb_release(s, t);
@@ -1295,10 +1309,18 @@ int
 coda_tcp_audit(const struct coda_tcp_stack *s)
 {
 	uint64_t per_state[CODA_TCP_S__COUNT] = {0};
-	uint32_t v;
+	uint32_t v, listeners = 0;
 
 	if (coda_conntab_audit(s->ct) != 0 || coda_wheel_audit(s->wheel) != 0)
 		return -EFAULT;
+	/* The listener list names each listening socket once. */
+	for (uint32_t j = 0; j < s->nb_lsn; j++) {
+		if (s->lsn[j] >= s->conf.nb_tcb || !(s->tcb[s->lsn[j]].flags & TF_LISTENER))
+			return -EFAULT;
+		for (uint32_t i = 0; i < j; i++)
+			if (s->lsn[i] == s->lsn[j])
+				return -EFAULT;
+	}
 	for (uint32_t i = 0; i < s->conf.nb_tcb; i++) {
 		const struct tcb *t = &s->tcb[i];
 
@@ -1309,6 +1331,7 @@ coda_tcp_audit(const struct coda_tcp_stack *s)
 			continue;
 		}
 		per_state[t->state]++;
+		listeners += (t->flags & TF_LISTENER) != 0;
 		if (t->flags & TF_IN_TABLE) {
 			if (coda_conntab_lookup(s->ct, &t->key, &v) != 0 || v != i)
 				return -EFAULT;
@@ -1325,6 +1348,8 @@ coda_tcp_audit(const struct coda_tcp_stack *s)
 		if (t->snd.buf != NULL && coda_seq_gt(t->snd_una, t->snd_nxt))
 			return -EFAULT;
 	}
+	if (listeners != s->nb_lsn)
+		return -EFAULT;
 	for (unsigned int k = 0; k < CODA_TCP_S__COUNT; k++)
 		if (k != CODA_TCP_S_TIME_WAIT && per_state[k] != s->st.states[k])
 			return -EFAULT;

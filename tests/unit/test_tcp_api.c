@@ -370,6 +370,82 @@ test_listener_close_resets_children(void **state)
 	th_fini(&t);
 }
 
+/*
+ * Several listeners, on other ports and on one exact address, closed in
+ * another order than opened: a SYN finds exactly the listeners still open
+ * (the exact address before "any"), a closed port answers RST, a closed
+ * port can be listened on again, and the audit agrees at every step.
+ */
+static void
+test_many_listeners(void **state)
+{
+	struct th t;
+	int ls[6], exact;
+	uint32_t dut = htonl(TH_DUT_ADDR);
+	unsigned int i;
+
+	(void)state;
+	th_init(&t);
+	for (i = 0; i < 6; i++) {
+		ls[i] = coda_tcp_listen(t.s, AF_INET, NULL, htons(8000 + i), 4);
+		assert_true(ls[i] >= 0);
+	}
+	/* The same port once more, on the exact address: allowed, and preferred. */
+	exact = coda_tcp_listen(t.s, AF_INET, (const uint8_t *)&dut, htons(8002), 4);
+	assert_true(exact >= 0);
+	assert_int_equal(coda_tcp_listen(t.s, AF_INET, (const uint8_t *)&dut, htons(8002), 4),
+			 -EADDRINUSE);
+	assert_int_equal(coda_tcp_listen(t.s, AF_INET, NULL, htons(8004), 4), -EADDRINUSE);
+	assert_int_equal(coda_tcp_audit(t.s), 0);
+	assert_int_equal(coda_tcp_close(t.s, ls[1], t.now), 0);
+	assert_int_equal(coda_tcp_close(t.s, ls[4], t.now), 0);
+	assert_int_equal(coda_tcp_close(t.s, ls[0], t.now), 0);
+	assert_int_equal(coda_tcp_audit(t.s), 0);
+	for (i = 0; i < 6; i++) {
+		bool open = i == 2 || i == 3 || i == 5;
+
+		coda_conntab_key_v4(&t.key, dut, htons(8000 + i), htonl(TH_TB_ADDR),
+				    htons(TH_TB_PORT + i));
+		SEND(&t, .flags = TCP_SYN, .seq = 100 * i, .mss = 1460);
+		if (open) {
+			EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK, .ack = 100 * i + 1);
+			EXPECT_STATE(&t, SYN_RECEIVED);
+		} else {
+			EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .ack = 100 * i + 1);
+		}
+	}
+	/* Port 8002's child belongs to the exact-address listener: closing it resets the child. */
+	assert_int_equal(coda_tcp_close(t.s, exact, t.now), 0);
+	EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .ack = 201);
+	/* A closed port can be listened on again. */
+	ls[4] = coda_tcp_listen(t.s, AF_INET, NULL, htons(8004), 4);
+	assert_true(ls[4] >= 0);
+	assert_int_equal(coda_tcp_audit(t.s), 0);
+	coda_conntab_key_v4(&t.key, dut, htons(8004), htonl(TH_TB_ADDR), htons(TH_TB_PORT + 40));
+	SEND(&t, .flags = TCP_SYN, .seq = 4000, .mss = 1460);
+	EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK, .ack = 4001);
+	/* The exact address wins whichever was opened first: closing it resets its child. */
+	for (i = 0; i < 2; i++) {
+		int any_first = -1, ex;
+
+		if (i == 0)
+			any_first = coda_tcp_listen(t.s, AF_INET, NULL, htons(8010 + i), 4);
+		ex = coda_tcp_listen(t.s, AF_INET, (const uint8_t *)&dut, htons(8010 + i), 4);
+		if (i == 1)
+			any_first = coda_tcp_listen(t.s, AF_INET, NULL, htons(8010 + i), 4);
+		assert_true(any_first >= 0 && ex >= 0);
+		coda_conntab_key_v4(&t.key, dut, htons(8010 + i), htonl(TH_TB_ADDR),
+				    htons(TH_TB_PORT + 50 + i));
+		SEND(&t, .flags = TCP_SYN, .seq = 5000, .mss = 1460);
+		EXPECT_SENT(&t, .flags = TCP_SYN | TCP_ACK, .ack = 5001);
+		assert_int_equal(coda_tcp_close(t.s, ex, t.now), 0);
+		EXPECT_SENT(&t, .flags = TCP_RST | TCP_ACK, .ack = 5001);
+		EXPECT_NOTHING(&t);
+	}
+	assert_int_equal(coda_tcp_audit(t.s), 0);
+	th_fini(&t);
+}
+
 static void
 tweak_short_timeouts(struct coda_tcp_conf *c)
 {
@@ -842,6 +918,7 @@ main(void)
 		cmocka_unit_test(test_out_of_order_reassembly),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_listener_close_resets_children),
+		cmocka_unit_test(test_many_listeners),
 		cmocka_unit_test(test_syn_timeout),
 		cmocka_unit_test(test_syn_ack_timeout),
 		cmocka_unit_test(test_close_syn_received),
