@@ -15,6 +15,8 @@
 
 #include "tcp_private.h"
 
+#include "coda_prefetch.h"
+
 /* --- options and windows ---------------------------------------------------- */
 
 /* RFC 7323 §5.3 R1: PAWS, never for an RST (the issue and DESIGN.md). */
@@ -927,6 +929,18 @@ coda_tcp_input(struct coda_tcp_stack *s, const struct coda_conntab_key *k, const
 	}
 }
 
+/* Prefetch TCB idx, all its lines, and the state words of its timers. */
+static inline void
+prefetch_tcb(const struct coda_tcp_stack *s, uint32_t idx)
+{
+	const char *p = (const char *)&s->tcb[idx];
+
+	for (size_t o = 0; o < sizeof(struct tcb); o += 64)
+		coda_prefetch(p + o);
+	coda_prefetch(p + sizeof(struct tcb) - 1);
+	coda_wheel_prefetch(s->wheel, idx * TCP_TIMERS);
+}
+
 /*
  * A burst: one pipelined lookup of every key (DESIGN.md §3), then the
  * segments in order, each one's events after it. A segment (or an
@@ -950,6 +964,17 @@ coda_tcp_input_burst(struct coda_tcp_stack *s, const struct coda_tcp_rx *rx, uns
 		for (unsigned int i = 0; i < m; i++)
 			keys[i] = rx[i].key;
 		(void)coda_conntab_lookup_bulk(s->ct, keys, m, values, &hits);
+		/*
+		 * Every connection the burst hit: its TCB and its timers'
+		 * state words are on their way while the segments before it
+		 * are processed (TIME-WAIT entries came in with the lookup).
+		 */
+		for (uint64_t h = hits; h != 0; h &= h - 1) {
+			uint32_t v = values[__builtin_ctzll(h)];
+
+			if (!CODA_CONNTAB_IS_TW(v))
+				prefetch_tcb(s, v);
+		}
 		gen = coda_conntab_generation(s->ct);
 		for (unsigned int i = 0; i < m; i++) {
 			bool fresh = coda_conntab_generation(s->ct) == gen;
