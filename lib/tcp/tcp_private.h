@@ -98,6 +98,7 @@ enum tcp_fsm_drop {
 #define TF_ORPHAN 0x10000   /* closed by the application; the connection finishes alone */
 #define TF_LINGER 0x20000   /* coda_tcp_set_linger(on): linger_ms applies at close() */
 #define TF_EV_QUEUED 0x40000 /* in the stack's event queue (ev_pend has bits) */
+#define TF_OUT_DEFER 0x80000 /* sent to from a callback: output when the callback returns */
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -168,6 +169,8 @@ struct coda_tcp_stack {
 	bool in_input;	      /* inside coda_tcp_input(): events wait in evq */
 	uint8_t nb_evq;
 	uint32_t evq[8];      /* TCBs with events held back, in the order they got them */
+	uint32_t outq[16];    /* TCBs sent to from a callback, output when it returns */
+	uint32_t nb_outq;
 	struct coda_tcp_stats st;
 	uint8_t out[TCP_HDR_MAX_LEN + 65536]; /* segment being built */
 };

@@ -358,6 +358,43 @@ tcb_release(struct coda_tcp_stack *s, struct tcb *t)
 	(void)coda_conntab_tcb_free(s->ct, idx);
 }
 
+/*
+ * Output for the sockets an application callback sent to, once it returns.
+ * Sending at once would split a response from the close() that follows it
+ * in the same callback: the data in one segment, the FIN in the next, and a
+ * peer that closes as soon as it has the data would close first (a
+ * simultaneous close, TIME-WAIT on both sides). Deferred, the data and the
+ * FIN leave together, and two sends make one segment where they fit.
+ */
+static void
+output_flush(struct coda_tcp_stack *s)
+{
+	while (s->nb_outq > 0) {
+		struct tcb *t = &s->tcb[s->outq[--s->nb_outq]];
+
+		/* Not if the socket was released meanwhile (its flags were reset). */
+		if (t->flags & TF_OUT_DEFER) {
+			t->flags &= ~TF_OUT_DEFER;
+			tcp_output(s, t, s->now);
+		}
+	}
+}
+
+/* Whether t's output can wait for the callback to return (else: now). */
+static bool
+output_defer(struct coda_tcp_stack *s, struct tcb *t)
+{
+	if (s->depth == 0)
+		return false;
+	if (t->flags & TF_OUT_DEFER)
+		return true;
+	if (s->nb_outq == sizeof(s->outq) / sizeof(s->outq[0]))
+		return false;
+	s->outq[s->nb_outq++] = tcp_idx(s, t);
+	t->flags |= TF_OUT_DEFER;
+	return true;
+}
+
 static void
 event_now(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
 {
@@ -365,6 +402,7 @@ event_now(struct coda_tcp_stack *s, struct tcb *t, enum coda_tcp_event ev)
 		s->depth++;
 		s->ev(s->ev_arg, (int)tcp_idx(s, t), ev);
 		s->depth--;
+		output_flush(s);
 	}
 }
 
@@ -1018,7 +1056,8 @@ coda_tcp_send(struct coda_tcp_stack *s, int sock, const void *buf, uint32_t len,
 	ring_write(&t->snd, buf, n);
 	if (n < len)
 		t->flags |= TF_WRITABLE;
-	tcp_output(s, t, now);
+	if (!output_defer(s, t))
+		tcp_output(s, t, now);
 	return (int32_t)n;
 }
 

@@ -728,6 +728,48 @@ test_events_after_segment_close_in_callback(void **state)
 }
 
 static void
+respond_and_close(struct th *t, int sock, enum coda_tcp_event ev)
+{
+	char b[64];
+
+	if (sock == t->sock && ev == CODA_TCP_EV_READABLE) {
+		assert_int_equal(coda_tcp_recv(t->s, sock, b, sizeof(b), t->now), 10);
+		assert_int_equal(coda_tcp_send(t->s, sock, "0123", 4, t->now), 4);
+		assert_int_equal(coda_tcp_send(t->s, sock, "456789", 6, t->now), 6);
+		assert_int_equal(coda_tcp_close(t->s, sock, t->now), 0);
+		t->sock = -1;
+	}
+}
+
+/*
+ * A server that answers a request and closes, all from the callback of the
+ * request (an HTTP server with "Connection: close"): the response and the
+ * FIN leave in one segment, the two sends together. Sent at once, the
+ * response would go alone and the FIN after it, and a client that closes
+ * as soon as it has the response could close first (both sides would end
+ * in TIME-WAIT); a busy core made that happen in the wire tests.
+ */
+static void
+test_callback_response_and_fin_together(void **state)
+{
+	struct th t;
+	struct th_out *o;
+
+	(void)state;
+	th_init(&t);
+	th_estab_passive(&t);
+	t.on_event = respond_and_close;
+	SEND(&t, .flags = TCP_ACK | TCP_PSH, .seq = t.R, .ack = t.S, .len = 10);
+	assert_int_equal(t.sock, -1);
+	o = EXPECT_SENT(&t, .seq = t.S, .ack = t.R + 10, .len = 10);
+	assert_true(o->seg.flags & TCP_FIN);
+	assert_int_equal(memcmp(o->bytes + o->len - 10, "0123456789", 10), 0);
+	EXPECT_NOTHING(&t);
+	EXPECT_STATE(&t, FIN_WAIT_1);
+	th_fini(&t);
+}
+
+static void
 abort_on_readable(struct th *t, int sock, enum coda_tcp_event ev)
 {
 	if (sock == t->sock && ev == CODA_TCP_EV_READABLE) {
@@ -919,6 +961,7 @@ main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_listener_close_resets_children),
 		cmocka_unit_test(test_many_listeners),
+		cmocka_unit_test(test_callback_response_and_fin_together),
 		cmocka_unit_test(test_syn_timeout),
 		cmocka_unit_test(test_syn_ack_timeout),
 		cmocka_unit_test(test_close_syn_received),
