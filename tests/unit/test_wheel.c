@@ -1038,30 +1038,44 @@ test_drain_during_sweep(void **state)
 /*
  * The burst calls do what the single calls do, one by one, and count what
  * they did: bad handles and expiries out of reach are skipped and leave
- * their timer unchanged. Prefetching changes nothing.
+ * their timer unchanged. Prefetching changes nothing. With `runs`, the
+ * expiries come in runs of one of a few values, as TIME-WAIT arms do, so
+ * that the burst call's run of memoised arms (arm_memo_run()) meets its
+ * every way out: another expiry, a timer already pending or armed twice in
+ * one burst, a bad handle, a full tail chunk, and a memo taken at an
+ * older clock for an expiry that has passed since.
  */
 static void
-test_bursts_equal_single_calls(void **state)
+bursts_against_single_calls(bool runs)
 {
 	enum { N = 1000, B = 64 };
 	struct coda_wheel *a = coda_wheel_create(N, 0);
 	struct coda_wheel *b = coda_wheel_create(N, 0);
+	struct coda_wheel_stats sa, sb;
 	uint32_t h[B], out_a[N], out_b[N];
-	uint64_t e[B], now;
+	uint64_t e[B], now = 0, last = 1;
 	unsigned int i, r, ok, na, nb;
 
-	(void)state;
-	for (r = 0; r < 200; r++) {
+	for (r = 0; r < 400; r++) {
 		unsigned int n = (unsigned int)rnd_below(B + 1);
 
 		for (i = 0, ok = 0; i < n; i++) {
 			h[i] = (uint32_t)rnd_below(N + N / 50); /* a few out of range */
-			e[i] = rnd_below(50) == 0 ? 2 * CODA_WHEEL_MAX_DELAY : 1 + rnd_below(200000);
+			if (rnd_below(50) == 0)
+				e[i] = now + 2 * CODA_WHEEL_MAX_DELAY;
+			else if (!runs)
+				e[i] = now + 1 + rnd_below(200000);
+			else if (i == 0 && rnd_below(3) == 0)
+				e[i] = last; /* the last round's: memoised at an older clock, maybe past */
+			else if (i == 0 || rnd_below(8) == 0)
+				e[i] = last = now + 1 + 1000 * rnd_below(3);
+			else
+				e[i] = last;
 			coda_wheel_prefetch(a, h[i]);
 			ok += coda_wheel_arm(a, h[i], e[i]) == 0;
 		}
 		assert_int_equal(coda_wheel_arm_burst(b, h, e, n), ok);
-		n = (unsigned int)rnd_below(B + 1);
+		n = (unsigned int)rnd_below(B / 4 + 1);
 		for (i = 0, ok = 0; i < n; i++) {
 			h[i] = (uint32_t)rnd_below(N + N / 50);
 			ok += coda_wheel_cancel(a, h[i]) == 0;
@@ -1070,9 +1084,23 @@ test_bursts_equal_single_calls(void **state)
 		assert_int_equal(coda_wheel_count(a), coda_wheel_count(b));
 		for (i = 0; i < N; i++)
 			assert_int_equal(coda_wheel_pending(a, i), coda_wheel_pending(b, i));
+		if (runs && rnd_below(4) == 0) {
+			/* The clock moves: the memo of both is stale now. */
+			now += 1 + rnd_below(900);
+			na = advance_all(a, now, out_a, N);
+			nb = advance_all(b, now, out_b, N);
+			assert_int_equal(na, nb);
+			for (i = 0; i < na; i++)
+				assert_int_equal(out_a[i], out_b[i]);
+		}
 	}
+	coda_wheel_stats(a, &sa);
+	coda_wheel_stats(b, &sb);
+	assert_true(sa.armed == sb.armed && sa.rearmed == sb.rearmed && sa.pending == sb.pending);
+	assert_true(sa.cancelled == sb.cancelled && sa.fired == sb.fired);
+	assert_int_equal(coda_wheel_audit(b), 0);
 	/* Same timers fire at the same ticks. */
-	for (now = 1; now <= 200000 + 4096; now += 97) {
+	for (now++; now <= last + 200000 + 4096; now += 97) {
 		na = advance_all(a, now, out_a, N);
 		nb = advance_all(b, now, out_b, N);
 		assert_int_equal(na, nb);
@@ -1084,6 +1112,14 @@ test_bursts_equal_single_calls(void **state)
 	assert_drained(b);
 	coda_wheel_free(a);
 	coda_wheel_free(b);
+}
+
+static void
+test_bursts_equal_single_calls(void **state)
+{
+	(void)state;
+	bursts_against_single_calls(false);
+	bursts_against_single_calls(true);
 }
 
 /*
