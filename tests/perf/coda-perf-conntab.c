@@ -85,6 +85,14 @@
  *      rte_hash is kept until the end, so no rte_hash reuses pages another
  *      one touched. coda_conntab touches its whole allocation at creation.
  *
+ * Memory floor, printed after each size's table, not reported (nothing is
+ * there to compare it with; memory_floor() has the details): what a burst
+ * lookup of the same stream, in the same bursts, cannot go below on this
+ * machine, for a table whose hit reads one random cache line of an index
+ * as large as coda_conntab's, and for one whose hit reads that line and
+ * then a second one it names in an array as large as the key array (as
+ * coda_conntab's does). It hashes and reads lines; nothing else.
+ *
  * Fairness: coda_conntab allocates with aligned_alloc and asks for
  * transparent huge pages (MADV_HUGEPAGE). Under --no-huge the EAL's memory
  * is plain anonymous memory on 4 KiB pages, so this program asks for
@@ -156,6 +164,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_prefetch.h>
 #include <rte_timer.h>
 
 #include "bench.h"
@@ -796,6 +805,90 @@ phase_count(unsigned int op, uint32_t n)
 }
 
 /* Measure one size (the idx-th); append its results to the report. */
+/* Where the floor's reads go, so that the compiler keeps them. */
+static volatile uint64_t floor_sink;
+
+/* A line of an array of `lines` lines, from 32 bits of x (multiply-shift, no division). */
+static inline size_t
+floor_line(uint64_t x, size_t lines)
+{
+	return (size_t)(((x & UINT32_MAX) * lines) >> 32) * (RTE_CACHE_LINE_SIZE / sizeof(uint64_t));
+}
+
+/* Hash the next burst of the stream from key j and prefetch each key's line of a1. */
+static inline uint32_t
+floor_burst(const struct workload *wl, const struct coda_conntab *ct, uint32_t j,
+	    unsigned int burst, const uint64_t *a1, size_t n1, size_t *at)
+{
+	uint32_t b, m = wl->n - j < burst ? wl->n - j : burst;
+
+	for (b = 0; b < m; b++) {
+		at[b] = floor_line(coda_conntab_hash(ct, &wl->stream[j + b]), n1);
+		rte_prefetch0(&a1[at[b]]);
+	}
+	return m;
+}
+
+/*
+ * What this machine allows a burst lookup at this size, measured in the
+ * same run. It is printed, not reported: nothing is there to compare it
+ * with. Per key of the stream, in bursts of --burst as the lookups run:
+ * the key's hash (coda_conntab_hash(), a call) and one random cache line of
+ * an array as large as coda_conntab's index; the burst's lines are all
+ * prefetched, then each is read. That is the least any table whose hit
+ * reads one line can take here (*one). Then the same with a second line per
+ * key, in an array as large as the key array, at a place the first line
+ * names, a burst's second lines all prefetched in turn: the least for a hit
+ * that reads a bucket and then the key it names, as coda_conntab's does
+ * (*two). Neither compares a key, checks a value or probes further.
+ */
+static int
+memory_floor(const struct workload *wl, const struct coda_conntab *ct, size_t index_bytes,
+	     size_t key_bytes, unsigned int burst, double *one, double *two)
+{
+	size_t n1 = index_bytes / RTE_CACHE_LINE_SIZE, n2 = key_bytes / RTE_CACHE_LINE_SIZE;
+	uint64_t *a1 = bench_alloc_prefault(index_bytes);
+	uint64_t *a2 = bench_alloc_prefault(key_bytes);
+	size_t at[RTE_HASH_LOOKUP_BULK_MAX], i;
+	uint64_t sum = 0, t0;
+	uint32_t j, m, b;
+	int ret = -1;
+
+	if (a1 == NULL || a2 == NULL || n1 == 0 || n2 == 0 || n1 > UINT32_MAX ||
+	    n2 > UINT32_MAX) {
+		fail("memory floor", "cannot allocate %zu + %zu bytes", index_bytes, key_bytes);
+		goto out;
+	}
+	/* Each line of the first array names a random line of the second. */
+	for (i = 0; i < n1; i++)
+		a1[i * (RTE_CACHE_LINE_SIZE / sizeof(uint64_t))] =
+			floor_line(coda_conntab_hash(ct, &wl->keys[i % wl->n]) >> 32, n2);
+	t0 = bench_now_ns();
+	for (j = 0; j < wl->n; j += m) {
+		m = floor_burst(wl, ct, j, burst, a1, n1, at);
+		for (b = 0; b < m; b++)
+			sum += a1[at[b] + 1];
+	}
+	*one = (double)(bench_now_ns() - t0) / wl->n;
+	t0 = bench_now_ns();
+	for (j = 0; j < wl->n; j += m) {
+		m = floor_burst(wl, ct, j, burst, a1, n1, at);
+		for (b = 0; b < m; b++) {
+			at[b] = a1[at[b]];
+			rte_prefetch0(&a2[at[b]]);
+		}
+		for (b = 0; b < m; b++)
+			sum += a2[at[b] + 1];
+	}
+	*two = (double)(bench_now_ns() - t0) / wl->n;
+	floor_sink = sum;
+	ret = 0;
+out:
+	bench_free(a1);
+	bench_free(a2);
+	return ret;
+}
+
 static int
 bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
 	   struct bench_report *rep)
@@ -809,6 +902,7 @@ bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
 	void *table[NB_IMPL];
 	struct workload wl;
 	uint64_t rss0[NB_IMPL] = {0}, rss1[NB_IMPL] = {0}, heap0, heap_rte = 0, entries = 0;
+	double floor1, floor2;
 	uint64_t t0 = bench_now_ns();
 	unsigned int r, op, im;
 	int ret = -1;
@@ -890,6 +984,12 @@ bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
 			goto out;
 		}
 	}
+	if (memory_floor(&wl, ct, st.index_bytes, st.key_bytes, o->burst, &floor1, &floor2) < 0)
+		goto out;
+	printf("N=%u memory floor of a burst lookup, bursts of %u: hash + 1 random line of "
+	       "%.1f MB %.1f ns/key; + a 2nd line, of %.1f MB, that the 1st names %.1f ns/key\n",
+	       n, o->burst, (double)st.index_bytes / MB, floor1, (double)st.key_bytes / MB,
+	       floor2);
 	printf("N=%u measured in %.1f s; coda_conntab: %" PRIu64 " buckets, %.1f%% slot load, "
 	       "longest probe %" PRIu64 ", index %.1f MB + keys %.1f MB; rte_hash: %" PRIu64
 	       " entries asked, %.1f MB from the EAL heap\n",
