@@ -165,7 +165,12 @@ coda_wheel_init(void *mem, size_t size, uint32_t nb_timers, uint64_t now)
 	}
 	memset(w, 0, sizeof(*w));
 	w->clk = now;
-	w->memo_clk = UINT64_MAX; /* no memo yet */
+	/*
+	 * No memo yet. It reads as "expiry 0 at clock UINT64_MAX", which a
+	 * wheel at the end of time can meet: the due slot is right for it.
+	 */
+	w->memo_clk = UINT64_MAX;
+	w->memo_slot = DUE_SLOT;
 	w->sweep_slot = NIL;
 	w->nb_timers = nb_timers;
 	w->nb_chunks = chunks_for(nb_timers);

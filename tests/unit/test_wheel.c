@@ -527,6 +527,30 @@ test_clock_wraparound(void **state)
 	}
 }
 
+/*
+ * A wheel created at the end of time: a timer armed for a past tick is due
+ * at once. The memo of the last expiry armed starts as "expiry 0 at clock
+ * UINT64_MAX", so before it named the due slot this arm took it and went
+ * to level 0's slot 0, which that clock never reaches: it never fired.
+ */
+static void
+test_arm_at_the_end_of_time(void **state)
+{
+	struct coda_wheel *w = coda_wheel_create(4, UINT64_MAX);
+	uint64_t e[2] = {0, 0};
+	uint32_t out[4], h[2] = {2, 3};
+
+	(void)state;
+	assert_int_equal(coda_wheel_arm(w, 1, 0), 0);
+	assert_int_equal(coda_wheel_arm_burst(w, h, e, 2), 2);
+	assert_int_equal(coda_wheel_advance(w, UINT64_MAX, out, 4), 3);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 2);
+	assert_int_equal(out[2], 3);
+	assert_drained(w);
+	coda_wheel_free(w);
+}
+
 /* An idle wheel jumps over any span; a far timer still fires on time. */
 static void
 test_idle_jump(void **state)
@@ -1049,18 +1073,32 @@ static void
 bursts_against_single_calls(bool runs)
 {
 	enum { N = 1000, B = 64 };
+	/*
+	 * b in zeroed memory of its own: the padding after its state words
+	 * reads 0 there, so a burst that took handle N for a valid one would
+	 * arm it, and be seen to.
+	 */
+	size_t size = coda_wheel_memsize(N);
+	void *mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
 	struct coda_wheel *a = coda_wheel_create(N, 0);
-	struct coda_wheel *b = coda_wheel_create(N, 0);
+	struct coda_wheel *b;
 	struct coda_wheel_stats sa, sb;
 	uint32_t h[B], out_a[N], out_b[N];
-	uint64_t e[B], now = 0, last = 1;
+	uint64_t e[B], now = 0, last = 1, rearmed = 0;
 	unsigned int i, r, ok, na, nb;
+	bool was;
 
+	assert_non_null(mem);
+	memset(mem, 0, size);
+	b = coda_wheel_init(mem, size, N, 0);
+	assert_non_null(b);
 	for (r = 0; r < 400; r++) {
 		unsigned int n = (unsigned int)rnd_below(B + 1);
 
 		for (i = 0, ok = 0; i < n; i++) {
 			h[i] = (uint32_t)rnd_below(N + N / 50); /* a few out of range */
+			if (runs && rnd_below(32) == 0)
+				h[i] = N; /* the first out of range, inside a run */
 			if (rnd_below(50) == 0)
 				e[i] = now + 2 * CODA_WHEEL_MAX_DELAY;
 			else if (!runs)
@@ -1072,7 +1110,11 @@ bursts_against_single_calls(bool runs)
 			else
 				e[i] = last;
 			coda_wheel_prefetch(a, h[i]);
-			ok += coda_wheel_arm(a, h[i], e[i]) == 0;
+			was = coda_wheel_pending(a, h[i]);
+			if (coda_wheel_arm(a, h[i], e[i]) == 0) {
+				ok++;
+				rearmed += was;
+			}
 		}
 		assert_int_equal(coda_wheel_arm_burst(b, h, e, n), ok);
 		n = (unsigned int)rnd_below(B / 4 + 1);
@@ -1097,6 +1139,7 @@ bursts_against_single_calls(bool runs)
 	coda_wheel_stats(a, &sa);
 	coda_wheel_stats(b, &sb);
 	assert_true(sa.armed == sb.armed && sa.rearmed == sb.rearmed && sa.pending == sb.pending);
+	assert_true(sa.rearmed == rearmed); /* counted apart from the wheels */
 	assert_true(sa.cancelled == sb.cancelled && sa.fired == sb.fired);
 	assert_int_equal(coda_wheel_audit(b), 0);
 	/* Same timers fire at the same ticks. */
@@ -1111,7 +1154,7 @@ bursts_against_single_calls(bool runs)
 	assert_drained(a);
 	assert_drained(b);
 	coda_wheel_free(a);
-	coda_wheel_free(b);
+	free(mem);
 }
 
 static void
@@ -1120,6 +1163,48 @@ test_bursts_equal_single_calls(void **state)
 	(void)state;
 	bursts_against_single_calls(false);
 	bursts_against_single_calls(true);
+}
+
+/*
+ * A burst armed after an odd number of compactions, when every live timer
+ * carries the epoch mark: the burst's run of memoised arms must mark its
+ * timers too, or the next compaction or drain takes them for stale. Timers
+ * moved back and forth between two slots leave duplicates that only a
+ * compaction removes, so arming them round after round forces those.
+ */
+static void
+test_burst_after_compaction(void **state)
+{
+	enum { N = 5000, NI = 64, IDLE0 = N };
+	struct coda_wheel *w = coda_wheel_create(N + NI, 0);
+	struct coda_wheel_stats st;
+	uint32_t h[NI], out[256];
+	uint64_t e[NI];
+	unsigned int i, r, n, fired = 0;
+
+	(void)state;
+	for (r = 0; r < 1000; r++) {
+		for (i = 0; i < N; i++)
+			assert_int_equal(coda_wheel_arm(w, i, r % 2 ? 360000 : 300000), 0);
+		coda_wheel_stats(w, &st);
+		if (st.compactions % 2 == 1)
+			break;
+	}
+	assert_true(st.compactions % 2 == 1);
+	for (i = 0; i < NI; i++) {
+		h[i] = IDLE0 + i;
+		e[i] = 50;
+	}
+	assert_int_equal(coda_wheel_arm_burst(w, h, e, NI), NI);
+	assert_int_equal(coda_wheel_audit(w), 0);
+	while ((n = coda_wheel_advance(w, 60, out, 256)) > 0 || coda_wheel_due(w, 60))
+		for (i = 0; i < n; i++) {
+			assert_true(out[i] >= IDLE0);
+			fired++;
+		}
+	assert_int_equal(fired, NI);
+	assert_int_equal(coda_wheel_count(w), N);
+	coda_wheel_free(w);
 }
 
 /*
@@ -1315,6 +1400,7 @@ main(void)
 		cmocka_unit_test(test_changes_between_capped_calls),
 		cmocka_unit_test(test_periodic_rearm),
 		cmocka_unit_test(test_clock_wraparound),
+		cmocka_unit_test(test_arm_at_the_end_of_time),
 		cmocka_unit_test(test_idle_jump),
 		cmocka_unit_test(test_random_against_model),
 		cmocka_unit_test(test_scan_budget_over_cancelled),
@@ -1326,6 +1412,7 @@ main(void)
 		cmocka_unit_test(test_sweep_starts_in_time),
 		cmocka_unit_test(test_drain_during_sweep),
 		cmocka_unit_test(test_bursts_equal_single_calls),
+		cmocka_unit_test(test_burst_after_compaction),
 		cmocka_unit_test(test_compaction_under_rearm_churn),
 		cmocka_unit_test(test_expiry_and_take_earliest),
 		cmocka_unit_test(test_ten_million_pending),
