@@ -24,19 +24,19 @@
  *                      was on their probe sequence before their slot
  *     uint16 sig[8]    0: free slot; else bits 48..63 of the hash (0 -> 1)
  *     uint32 val[8]    the value
- *     uint64 pass      a filter: bit (hash >> 32) % 64 of each entry counted
- *                      in ovf (and stale bits), 0 whenever ovf is 0
+ *     uint64 pass      a filter: 32 two-bit counters of the entries counted
+ *                      in ovf, by bits 32..36 of their hash (a counter at 3
+ *                      stays there until ovf is 0, which clears them all)
  *
  * A key's home bucket is picked by the low 32 bits of a 64-bit hash
  * (multiply-shift range reduction, so the bucket count need not be a power
  * of two), its probe step by the high 32 bits, its signature by the top
  * 16. Insert takes the first free slot along the key's probe sequence and
- * bumps `ovf` of every bucket it passed, setting its bit in their `pass`;
- * delete clears the slot and drops those counts again (a bucket whose
- * `ovf` returns to 0 clears `pass`); replace changes a value in place. A
- * lookup stops at the first bucket where its bit is clear in `pass`, so a
+ * bumps `ovf` and its counter in `pass` in every bucket it passed; delete
+ * clears the slot and takes those counts back; replace changes a value in
+ * place. A lookup stops at the first bucket where its counter is 0, so a
  * miss normally reads one bucket even where entries pass (with k of them,
- * about k in 64 misses go on), and there are no tombstones to pile up
+ * about k in 32 misses go on), and there are no tombstones to pile up
  * under churn. Entries never move
  * once placed: a reader walking the table sees every entry that stays in it
  * throughout the walk exactly once, and a lookup of a key that stays in the
@@ -597,8 +597,9 @@ void coda_conntab_stats(const struct coda_conntab *t, struct coda_conntab_stats 
 /**
  * Check the table's structure: every slot's signature and home bucket agree
  * with its key's hash, every overflow count equals the entries probing past
- * its bucket and each of their bits is set in its pass filter (which is 0
- * where the count is), the counts and the key arrays' in-use marks match the slots.
+ * its bucket, and every pass-filter counter below 3 counts them exactly (the
+ * filter is 0 where the count is); the counts and the key arrays' in-use
+ * marks match the slots.
  * O(capacity x probe length), owner only: for tests and debugging.
  *
  * @return 0 when consistent; -EFAULT when not; -ENOMEM if it could not get

@@ -15,9 +15,9 @@
  *    with two atomic loads; slot s is lane s % 4 of word s / 4.
  *  - ovf of bucket j counts the entries whose probe sequence (home, then
  *    steps of step_of(hash), modulo the prime bucket count) passed j before
- *    reaching their slot, and pass, a 64-bit filter, has the bit of each of
- *    them (pass_bit()). A lookup goes on past a bucket only while its bit is
- *    set there: no tombstones, no moves.
+ *    reaching their slot, and pass, a filter of 32 two-bit counters, counts
+ *    them by bits of their hash (pass_may()). A lookup goes on past a bucket
+ *    only while its counter there is not 0: no tombstones, no moves.
  *  - A key array entry is in use while its family is not 0; delete clears
  *    the family word, so the index is free for another key. A TIME-WAIT
  *    entry is in use while its timer is pending in its pool's wheel.
@@ -77,7 +77,7 @@ struct bucket {
 	uint32_t ovf;	  /* entries probing past this bucket */
 	uint64_t sigw[2]; /* eight 16-bit signatures, 0 when the slot is free */
 	uint32_t val[SLOTS];
-	uint64_t pass;	  /* pass_bit() of each entry counted in ovf, and stale bits; 0 with ovf */
+	uint64_t pass;	  /* 32 two-bit counters of the entries in ovf (pass_may()) */
 } __attribute__((aligned(CACHE_LINE)));
 
 static_assert(sizeof(struct bucket) == CACHE_LINE, "a bucket is one cache line");
@@ -283,21 +283,47 @@ step_of(const struct coda_conntab *t, uint64_t h)
 }
 
 /*
- * A key's bit in the pass filter of the buckets its probe passes: bits
- * 32..37 of the hash, which neither the home (bits 0..31), the signature
- * (48..63) nor, but for rounding, the step (the top of 32..63) depends on.
- * An entry sets its bit in every bucket it passes, in the change that
- * counts it in ovf, and nothing clears a bit but ovf returning to 0. So a
- * key whose bit is clear in a bucket it did not find itself in is missing:
- * the probe stops there even when ovf is not 0. With k entries passing a
- * bucket, another key goes on in about k in 64 cases instead of all.
- * Deleting a passing entry leaves its bit (others may share it) until the
- * bucket's ovf is 0 again: stale bits only cost probes.
+ * The pass filter: 32 two-bit counters in a bucket's `pass` word. A key's
+ * counter is chosen by bits 32..36 of its hash, which neither the home
+ * (bits 0..31), the signature (48..63) nor, but for rounding, the step (the
+ * top of 32..63) depends on. An entry adds one to its counter in every
+ * bucket its probe passes, in the change that counts it in ovf, and takes
+ * it back when it leaves; a counter that reached 3 stays there (it no
+ * longer knows how many it counts) until the bucket's ovf is 0 again,
+ * which clears the whole word. So a counter of 0 means no entry with that
+ * counter passes, and a key not found in a bucket where its counter is 0
+ * is missing: the probe stops there even when ovf is not 0.
  */
-static inline uint64_t
-pass_bit(uint64_t h)
+static inline unsigned int
+pass_shift(uint64_t h)
 {
-	return UINT64_C(1) << ((h >> 32) & 63);
+	return 2 * (unsigned int)((h >> 32) & 31);
+}
+
+/* Whether an entry with hash h may pass a bucket whose filter is `pass`. */
+static inline bool
+pass_may(uint64_t pass, uint64_t h)
+{
+	return ((pass >> pass_shift(h)) & 3) != 0;
+}
+
+/* `pass` with h's counter one up, unless it is at 3. */
+static inline uint64_t
+pass_add(uint64_t pass, uint64_t h)
+{
+	unsigned int sh = pass_shift(h);
+
+	return ((pass >> sh) & 3) == 3 ? pass : pass + (UINT64_C(1) << sh);
+}
+
+/* `pass` with h's counter one down, unless it is at 3 (or, corrupted, 0). */
+static inline uint64_t
+pass_sub(uint64_t pass, uint64_t h)
+{
+	unsigned int sh = pass_shift(h);
+	uint64_t c = (pass >> sh) & 3;
+
+	return c == 3 || c == 0 ? pass : pass - (UINT64_C(1) << sh);
 }
 
 static inline uint32_t
@@ -699,7 +725,7 @@ lookup_hashed(const struct coda_conntab *t, const struct coda_conntab_key *k, ui
 				return 0;
 			}
 		}
-		if ((b->pass & pass_bit(h)) == 0)
+		if (!pass_may(b->pass, h))
 			break;
 		bi = next_bucket(t, bi, step_of(t, h));
 	}
@@ -729,7 +755,7 @@ find_slot(const struct coda_conntab *t, const struct coda_conntab_key *k, uint64
 				return 0;
 			}
 		}
-		if ((b->pass & pass_bit(h)) == 0)
+		if (!pass_may(b->pass, h))
 			break;
 		bi = next_bucket(t, bi, step_of(t, h));
 	}
@@ -762,7 +788,7 @@ probe_insert(const struct coda_conntab *t, const struct coda_conntab_key *k, uin
 			for (m = match_mask(b->sigw[0], b->sigw[1], sig); m != 0; m &= m - 1)
 				if (val_key_equal(t, b->val[__builtin_ctz(m)], k))
 					return -EEXIST;
-			matching = (b->pass & pass_bit(h)) != 0;
+			matching = pass_may(b->pass, h);
 		}
 		if (pl->bucket == NIL) {
 			m = match_mask(b->sigw[0], b->sigw[1], 0);
@@ -904,7 +930,7 @@ insert_at(struct coda_conntab *t, const struct coda_conntab_key *k, uint64_t h,
 		b = &t->buckets[bi];
 		bucket_begin(b);
 		STORE(&b->ovf, b->ovf + 1);
-		STORE(&b->pass, b->pass | pass_bit(h));
+		STORE(&b->pass, pass_add(b->pass, h));
 		bucket_end(b);
 	}
 	b = &t->buckets[pl->bucket];
@@ -994,9 +1020,8 @@ remove_at(struct coda_conntab *t, uint64_t h, uint32_t bi, uint32_t s)
 		b = &t->buckets[home];
 		bucket_begin(b);
 		STORE(&b->ovf, b->ovf - 1);
-		/* Nothing passes any more: every bit is stale. */
-		if (b->ovf == 0)
-			STORE(&b->pass, 0);
+		/* With nothing passing any more, a counter at 3 is stale too. */
+		STORE(&b->pass, b->ovf == 0 ? 0 : pass_sub(b->pass, h));
 		bucket_end(b);
 	}
 	return v;
@@ -1119,7 +1144,7 @@ coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *
 	 * Pass 1 hashes every key and prefetches its home bucket. In later
 	 * passes a key whose bucket arrived is matched against it: a
 	 * candidate slot means prefetch the entry it names; none means the
-	 * key is missing if its bit is clear in the bucket's pass filter,
+	 * key is missing if its counter in the bucket's pass filter is 0,
 	 * else prefetch the next bucket of its probe. A key whose entry
 	 * arrived is compared: equal is a hit; else the next candidate of the
 	 * same bucket. A hit takes three passes, a miss that its home
@@ -1154,7 +1179,7 @@ coda_conntab_lookup_bulk(struct coda_conntab *t, const struct coda_conntab_key *
 				prefetch_entry(t, b->val[__builtin_ctz(cand[i])]);
 				continue;
 			}
-			if ((b->pass & pass_bit(h[i])) == 0 || ++dist[i] >= t->nb_buckets) {
+			if (!pass_may(b->pass, h[i]) || ++dist[i] >= t->nb_buckets) {
 				pend &= ~(UINT64_C(1) << i);
 				continue;
 			}
@@ -1186,9 +1211,9 @@ reader_find(const struct coda_conntab *t, const struct coda_conntab_key *k, uint
 
 	/*
 	 * Each bucket is read consistently on its own; entries never move,
-	 * and an entry's bit is set in the pass filter of every bucket its
-	 * probe passed before its slot for as long as it is in the table (set
-	 * before it is published, cleared only once nothing passes), so a key
+	 * and an entry counts in the pass filter of every bucket its probe
+	 * passed before its slot for as long as it is in the table (counted
+	 * before it is published, taken back after it is gone), so a key
 	 * present throughout is reached (coda_conntab_reader_lookup() in the
 	 * header). The filter read with a bucket is consistent with that
 	 * bucket's slots.
@@ -1213,7 +1238,7 @@ reader_find(const struct coda_conntab *t, const struct coda_conntab_key *k, uint
 			*value = v;
 			return 0;
 		}
-		if ((pass & pass_bit(h)) == 0)
+		if (!pass_may(pass, h))
 			break;
 		bi = next_bucket(t, bi, step_of(t, h));
 	}
@@ -1440,7 +1465,11 @@ coda_conntab_tw_enter(struct coda_conntab *t, const struct coda_conntab_key *k,
 		STORE(&t->cnt_tw, t->cnt_tw + 1);
 	} else {
 		/* Not in the table (checked above), and a slot is always free. */
-		(void)probe_insert(t, k, h, &pl);
+		if (probe_insert(t, k, h, &pl) != 0 || pl.bucket == NIL) {
+			/* Unreachable but for a corrupted table: give the entry back. */
+			tw_release(p, e);
+			return -EFAULT;
+		}
 		insert_at(t, k, h, &pl, v, &f);
 	}
 	STAT_ADD(t, tw_entered, 1);
@@ -1747,14 +1776,18 @@ int
 coda_conntab_audit(const struct coda_conntab *t)
 {
 	uint32_t *ovf = calloc(t->nb_buckets, sizeof(*ovf));
+	uint64_t *pass = calloc(t->nb_buckets, sizeof(*pass));
 	uint64_t n_tcb = 0, n_tw = 0, h;
 	struct coda_conntab_key key;
 	const struct bucket *b;
 	uint32_t bi, s, v, j, d, e;
 	int rc = -EFAULT;
 
-	if (ovf == NULL)
+	if (ovf == NULL || pass == NULL) {
+		free(ovf);
+		free(pass);
 		return -ENOMEM;
+	}
 	for (bi = 0; bi < t->nb_buckets; bi++) {
 		b = &t->buckets[bi];
 		if (b->seq & 1)
@@ -1779,9 +1812,10 @@ coda_conntab_audit(const struct coda_conntab *t)
 			if (sig_of(h) != sig)
 				goto err;
 			for (j = home_of(t, h), d = 0; j != bi; d++) {
-				if (d == t->nb_buckets || (t->buckets[j].pass & pass_bit(h)) == 0)
+				if (d == t->nb_buckets)
 					goto err;
 				ovf[j]++;
+				pass[j] = pass_add(pass[j], h);
 				j = next_bucket(t, j, step_of(t, h));
 			}
 			if (CODA_CONNTAB_IS_TW(v))
@@ -1790,10 +1824,16 @@ coda_conntab_audit(const struct coda_conntab *t)
 				n_tcb++;
 		}
 	}
-	for (bi = 0; bi < t->nb_buckets; bi++)
-		if (ovf[bi] != t->buckets[bi].ovf ||
-		    (t->buckets[bi].ovf == 0 && t->buckets[bi].pass != 0))
+	/* Each filter counter exact, or at 3 for 3 or more (or stale ones). */
+	for (bi = 0; bi < t->nb_buckets; bi++) {
+		uint64_t have = t->buckets[bi].pass;
+
+		if (ovf[bi] != t->buckets[bi].ovf || (ovf[bi] == 0 && have != 0))
 			goto err;
+		for (s = 0; s < 64; s += 2)
+			if (((have >> s) & 3) != 3 && ((have >> s) & 3) != ((pass[bi] >> s) & 3))
+				goto err;
+	}
 	/*
 	 * Each slot's entry in use, and as many entries in use as slots: no
 	 * index is named twice.
@@ -1806,5 +1846,6 @@ coda_conntab_audit(const struct coda_conntab *t)
 	rc = 0;
 err:
 	free(ovf);
+	free(pass);
 	return rc;
 }
