@@ -26,13 +26,14 @@
  *                 buckets up to a power of two), SOCKET_ID_ANY; values
  *                 stored as the data pointer (rte_hash_add_key_data).
  *
- * Keys: 2N distinct IPv4 4-tuples, both addresses in 198.18.0.0/15, ports
+ * Keys: 3N distinct IPv4 4-tuples, both addresses in 198.18.0.0/15, ports
  * random: key i takes its bits from a bijective 64-bit mix of (i + a
  * seeded offset), so distinct i give distinct keys by construction (with
  * --ipv6: IPv6 4-tuples in 2001:db8::/32, the same way; both tables hash
  * and compare all 40 bytes whatever the family, so expect the same). Keys
  * 0 .. N-1 are inserted with value i (the TCB index); keys N .. 2N-1 are
- * never inserted (the misses).
+ * never inserted (the misses); keys 2N .. 3N-1 replace the first N for a
+ * while in the churn phase.
  *
  * Each timed phase reads its keys from a stream array already laid out in
  * the phase's order (built untimed from a fresh Fisher-Yates permutation of
@@ -58,6 +59,15 @@
  *                  (the datapath's order: a SYN is looked up with its rx
  *                  burst, then its connection inserted); ns per key, both
  *                  calls timed
+ *   5c. churn      in a random order, each key deleted and a key never
+ *                  used before (keys 2N .. 3N-1) inserted with its value,
+ *                  then the other way round: ns per (delete, insert) pair,
+ *                  2N pairs. The table holds the same keys and values
+ *                  after, in the places churn gives them: a table filled
+ *                  once has fewer keys past their home bucket than one
+ *                  that has turned its connections over.
+ *   5d. burst hits after churn, in 5c's order, every value checked
+ *   5e. burst misses after churn, keys N .. 2N-1
  *   5b. close pattern all N keys in bursts, looked up (all must hit), then
  *                  each deleted (a segment that ends its connection); the
  *                  table is empty again
@@ -193,6 +203,9 @@ enum op {
 	OP_SINGLE_HIT,
 	OP_DELETE,
 	OP_INSERT_AFTER_LOOKUP,
+	OP_CHURN,
+	OP_BURST_HIT_CHURNED,
+	OP_BURST_MISS_CHURNED,
 	OP_DELETE_AFTER_LOOKUP,
 	OP_INDEX_BYTES,
 	OP_RESIDENT,
@@ -210,6 +223,9 @@ static const char *const op_metric[NB_OP] = {
 	[OP_SINGLE_HIT] = "single lookup, hits",
 	[OP_DELETE] = "delete all",
 	[OP_INSERT_AFTER_LOOKUP] = "burst lookup (misses) then insert, the SYN pattern",
+	[OP_CHURN] = "churn: delete a key, insert a new one",
+	[OP_BURST_HIT_CHURNED] = "burst lookup, hits, after churn",
+	[OP_BURST_MISS_CHURNED] = "burst lookup, misses, after churn",
 	[OP_DELETE_AFTER_LOOKUP] = "burst lookup (hits) then delete, the close pattern",
 	[OP_INDEX_BYTES] = "index bytes per entry, 40-B keys excluded",
 	[OP_RESIDENT] = "resident memory, all in (RSS delta)",
@@ -223,6 +239,9 @@ static const char *const op_unit[NB_OP] = {
 	[OP_SINGLE_HIT] = "ns/op",
 	[OP_DELETE] = "ns/op",
 	[OP_INSERT_AFTER_LOOKUP] = "ns/key",
+	[OP_CHURN] = "ns/pair",
+	[OP_BURST_HIT_CHURNED] = "ns/key",
+	[OP_BURST_MISS_CHURNED] = "ns/key",
 	[OP_DELETE_AFTER_LOOKUP] = "ns/key",
 	[OP_INDEX_BYTES] = "B/entry",
 	[OP_RESIDENT] = "MB",
@@ -371,7 +390,7 @@ workload_make(struct workload *wl, uint32_t n, bool ipv6, struct bench_rng *rng)
 
 	memset(wl, 0, sizeof(*wl));
 	wl->n = n;
-	wl->keys = bench_alloc_prefault(2 * (size_t)n * sizeof(*wl->keys));
+	wl->keys = bench_alloc_prefault(3 * (size_t)n * sizeof(*wl->keys));
 	wl->stream = bench_alloc_prefault((size_t)n * sizeof(*wl->stream));
 	wl->want = bench_alloc_prefault((size_t)n * sizeof(*wl->want));
 	wl->perm = bench_alloc_prefault((size_t)n * sizeof(*wl->perm));
@@ -379,7 +398,7 @@ workload_make(struct workload *wl, uint32_t n, bool ipv6, struct bench_rng *rng)
 		workload_free(wl);
 		return fail("workload", "cannot allocate the keys for N=%u", n);
 	}
-	for (i = 0; i < 2 * (uint64_t)n; i++)
+	for (i = 0; i < 3 * (uint64_t)n; i++)
 		(ipv6 ? make_key_v6 : make_key)(&wl->keys[i], offset, i, rng);
 	return 0;
 }
@@ -427,13 +446,17 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 		break;
 	case OP_BURST_HIT:
 	case OP_BURST_MISS:
+	case OP_BURST_HIT_CHURNED:
+	case OP_BURST_MISS_CHURNED: {
+		bool hit = op == OP_BURST_HIT || op == OP_BURST_HIT_CHURNED;
+
 		for (j = 0; j < n; j += m) {
 			m = n - j < burst ? n - j : burst;
 			for (b = 0; b < m; b++)
 				kp[b] = &wl->stream[j + b];
 			if (im == IMPL_CODA) {
 				hits += coda_conntab_lookup_bulk(ct, kp, m, vals, &mask);
-				if (op == OP_BURST_HIT)
+				if (hit)
 					for (b = 0; b < m; b++)
 						bad += vals[b] != wl->want[j + b];
 			} else {
@@ -444,14 +467,44 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 					mask = 0;
 				}
 				hits += rc > 0 ? (uint32_t)rc : 0;
-				if (op == OP_BURST_HIT)
+				if (hit)
 					for (b = 0; b < m; b++)
 						bad += (uint32_t)(uintptr_t)data[b] !=
 						       wl->want[j + b];
 			}
-			bad += op == OP_BURST_HIT ? mask != (m == 64 ? UINT64_MAX
-								       : (UINT64_C(1) << m) - 1)
-						  : mask != 0;
+			bad += hit ? mask != (m == 64 ? UINT64_MAX : (UINT64_C(1) << m) - 1)
+				   : mask != 0;
+		}
+		break;
+	}
+	case OP_CHURN:
+		/*
+		 * Every key replaced by a new one (its TCB index reused), then
+		 * back: the table holds the same keys and values after, in the
+		 * places a table under churn gives them.
+		 */
+		for (b = 0; b < 2; b++) {
+			for (j = 0; j < n; j++) {
+				const struct coda_conntab_key *out = &wl->stream[j];
+				const struct coda_conntab_key *in = &wl->keys[2 * (size_t)n + wl->perm[j]];
+
+				if (b == 1) {
+					out = in;
+					in = &wl->stream[j];
+				}
+				if (im == IMPL_CODA) {
+					uint32_t v;
+
+					bad += coda_conntab_delete(ct, out, &v) != 0 || v != wl->want[j];
+					bad += coda_conntab_insert(ct, in, wl->want[j]) != 0;
+				} else {
+					int32_t pos = rte_hash_del_key(rh, out);
+
+					bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
+					bad += rte_hash_add_key_data(rh, in,
+								     (void *)(uintptr_t)wl->want[j]) != 0;
+				}
+			}
 		}
 		break;
 	case OP_SINGLE_HIT:
@@ -539,9 +592,11 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 	t1 = bench_now_ns();
 	if (bad != 0)
 		return fail(impl_name[im], "%s, N=%u: %u keys went wrong", op_metric[op], n, bad);
-	if ((op == OP_BURST_HIT && hits != n) || (op == OP_BURST_MISS && hits != 0))
+	if (((op == OP_BURST_HIT || op == OP_BURST_HIT_CHURNED) && hits != n) ||
+	    ((op == OP_BURST_MISS || op == OP_BURST_MISS_CHURNED) && hits != 0))
 		return fail(impl_name[im], "%s, N=%u: %u hits", op_metric[op], n, hits);
-	*ns = (double)(t1 - t0) / n;
+	/* The churn replaces every key twice: 2N pairs. */
+	*ns = (double)(t1 - t0) / (op == OP_CHURN ? 2.0 * n : n);
 	return 0;
 }
 
@@ -937,7 +992,14 @@ bench_size(unsigned int idx, const struct options *o, struct bench_rng *rng,
 		for (op = 0; op < NB_TIMED; op++) {
 			if (op == OP_BURST_HIT_RATE)
 				continue;
-			stream_make(&wl, op == OP_BURST_MISS ? n : 0, rng);
+			/*
+			 * Churn and its lookups keep one stream: the churn's
+			 * replacement keys follow its order (wl.perm).
+			 */
+			if (op != OP_BURST_HIT_CHURNED && op != OP_BURST_MISS_CHURNED)
+				stream_make(&wl, op == OP_BURST_MISS ? n : 0, rng);
+			else if (op == OP_BURST_MISS_CHURNED)
+				stream_make(&wl, n, rng);
 			for (im = 0; im < NB_IMPL; im++) {
 				/*
 				 * rte_hash is created after coda_conntab's first
