@@ -59,18 +59,20 @@
  *                  (the datapath's order: a SYN is looked up with its rx
  *                  burst, then its connection inserted); ns per key, both
  *                  calls timed
- *   5c. churn      in a random order, each key deleted and a key never
- *                  used before (keys 2N .. 3N-1) inserted with its value,
- *                  then the other way round: ns per (delete, insert) pair,
- *                  2N pairs. The table holds the same keys and values
- *                  after, in the places churn gives them: a table filled
- *                  once has fewer keys past their home bucket than one
- *                  that has turned its connections over.
- *   5d. burst hits after churn, in 5c's order, every value checked
- *   5e. burst misses after churn, keys N .. 2N-1
  *   5b. close pattern all N keys in bursts, looked up (all must hit), then
  *                  each deleted (a segment that ends its connection); the
  *                  table is empty again
+ *   5c. churn      the N keys inserted again, untimed; then, in a random
+ *                  order, each key deleted and a key never used before
+ *                  (keys 2N .. 3N-1) inserted with its value, then the
+ *                  other way round: ns per (delete, insert) pair, 2N
+ *                  pairs. The table holds the same keys and values after,
+ *                  in the places churn gives them: a table filled once has
+ *                  fewer keys past their home bucket than one that has
+ *                  turned its connections over.
+ *   5d. burst hits after churn, in 5c's order, every value checked
+ *   5e. burst misses after churn, keys N .. 2N-1; then the table is
+ *                  emptied, untimed
  *
  * The reported figure is the median of --repeat repeats. Each table is
  * created once per size and emptied by phase 5, so every repeat starts
@@ -203,17 +205,17 @@ enum op {
 	OP_SINGLE_HIT,
 	OP_DELETE,
 	OP_INSERT_AFTER_LOOKUP,
+	OP_DELETE_AFTER_LOOKUP,
 	OP_CHURN,
 	OP_BURST_HIT_CHURNED,
 	OP_BURST_MISS_CHURNED,
-	OP_DELETE_AFTER_LOOKUP,
 	OP_INDEX_BYTES,
 	OP_RESIDENT,
 	NB_OP,
 };
 
 /* The timed phases come first; OP_BURST_HIT_RATE is derived from OP_BURST_HIT. */
-#define NB_TIMED (OP_DELETE_AFTER_LOOKUP + 1)
+#define NB_TIMED (OP_BURST_MISS_CHURNED + 1)
 
 static const char *const op_metric[NB_OP] = {
 	[OP_INSERT] = "insert into empty table",
@@ -223,10 +225,10 @@ static const char *const op_metric[NB_OP] = {
 	[OP_SINGLE_HIT] = "single lookup, hits",
 	[OP_DELETE] = "delete all",
 	[OP_INSERT_AFTER_LOOKUP] = "burst lookup (misses) then insert, the SYN pattern",
+	[OP_DELETE_AFTER_LOOKUP] = "burst lookup (hits) then delete, the close pattern",
 	[OP_CHURN] = "churn: delete a key, insert a new one",
 	[OP_BURST_HIT_CHURNED] = "burst lookup, hits, after churn",
 	[OP_BURST_MISS_CHURNED] = "burst lookup, misses, after churn",
-	[OP_DELETE_AFTER_LOOKUP] = "burst lookup (hits) then delete, the close pattern",
 	[OP_INDEX_BYTES] = "index bytes per entry, 40-B keys excluded",
 	[OP_RESIDENT] = "resident memory, all in (RSS delta)",
 };
@@ -239,10 +241,10 @@ static const char *const op_unit[NB_OP] = {
 	[OP_SINGLE_HIT] = "ns/op",
 	[OP_DELETE] = "ns/op",
 	[OP_INSERT_AFTER_LOOKUP] = "ns/key",
+	[OP_DELETE_AFTER_LOOKUP] = "ns/key",
 	[OP_CHURN] = "ns/pair",
 	[OP_BURST_HIT_CHURNED] = "ns/key",
 	[OP_BURST_MISS_CHURNED] = "ns/key",
-	[OP_DELETE_AFTER_LOOKUP] = "ns/key",
 	[OP_INDEX_BYTES] = "B/entry",
 	[OP_RESIDENT] = "MB",
 };
@@ -431,6 +433,12 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 	unsigned int b, m;
 	int rc;
 
+	/* The churn starts from a full table, filled untimed from its stream. */
+	if (op == OP_CHURN)
+		for (j = 0; j < n; j++)
+			bad += im == IMPL_CODA ? coda_conntab_insert(ct, &wl->stream[j], wl->want[j]) != 0
+					       : rte_hash_add_key_data(rh, &wl->stream[j],
+								       (void *)(uintptr_t)wl->want[j]) != 0;
 	t0 = bench_now_ns();
 	switch (op) {
 	case OP_INSERT:
@@ -590,6 +598,17 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 		return fail(impl_name[im], "not a timed phase: %d", (int)op);
 	}
 	t1 = bench_now_ns();
+	/* The last phase of a repeat empties the table again, untimed (keys 0 .. N-1). */
+	if (op == OP_BURST_MISS_CHURNED)
+		for (j = 0; j < n; j++) {
+			if (im == IMPL_CODA) {
+				bad += coda_conntab_delete(ct, &wl->keys[j], NULL) != 0;
+			} else {
+				int32_t pos = rte_hash_del_key(rh, &wl->keys[j]);
+
+				bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
+			}
+		}
 	if (bad != 0)
 		return fail(impl_name[im], "%s, N=%u: %u keys went wrong", op_metric[op], n, bad);
 	if (((op == OP_BURST_HIT || op == OP_BURST_HIT_CHURNED) && hits != n) ||
@@ -858,7 +877,7 @@ rte_create(unsigned int idx, uint32_t n, const struct options *o, uint64_t *entr
 static uint32_t
 phase_count(unsigned int op, uint32_t n)
 {
-	return op == OP_DELETE || op == OP_DELETE_AFTER_LOOKUP ? 0 : n;
+	return op == OP_DELETE || op == OP_DELETE_AFTER_LOOKUP || op == OP_BURST_MISS_CHURNED ? 0 : n;
 }
 
 /* Where the floor's reads go, so that the compiler keeps them. */

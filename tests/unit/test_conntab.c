@@ -1136,7 +1136,11 @@ test_reader_thread(void **state)
 	uint32_t i;
 
 	(void)state;
-	/* About 60% load: some probes cross buckets, so ovf counts change under the reader. */
+	/*
+	 * 42% of the slots in use at the start, about 26% while the churn
+	 * keys come and go: some probes cross buckets, so overflow counts and
+	 * pass filters change under the reader.
+	 */
 	c.t = make_table_p(RD_TOTAL, RD_TOTAL / 2, RD_TOTAL / 2, CODA_CONNTAB_TW_SKIP);
 	for (i = 0; i < RD_TOTAL; i++) {
 		rd_key(&k, i, 0);
