@@ -418,6 +418,32 @@ stream_make(struct workload *wl, uint32_t first, struct bench_rng *rng)
 	}
 }
 
+/*
+ * rte_hash's delete as its lock-free mode requires it: the key, then its
+ * key slot (which RW_CONCURRENCY_LF leaves to the caller).
+ */
+static inline bool
+rte_delete(struct rte_hash *rh, const void *key)
+{
+	int32_t pos = rte_hash_del_key(rh, key);
+
+	return pos >= 0 && rte_hash_free_key_with_position(rh, pos) == 0;
+}
+
+/* Insert k with value v, and delete k, in either table (the churn and its untimed fill). */
+static inline bool
+table_insert(enum impl im, void *table, const struct coda_conntab_key *k, uint32_t v)
+{
+	return im == IMPL_CODA ? coda_conntab_insert(table, k, v) == 0
+			       : rte_hash_add_key_data(table, k, (void *)(uintptr_t)v) == 0;
+}
+
+static inline bool
+table_delete(enum impl im, void *table, const struct coda_conntab_key *k)
+{
+	return im == IMPL_CODA ? coda_conntab_delete(table, k, NULL) == 0 : rte_delete(table, k);
+}
+
 /* One timed phase of one implementation over the current stream; ns per key. */
 static int
 run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsigned int burst,
@@ -436,9 +462,7 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 	/* The churn starts from a full table, filled untimed from its stream. */
 	if (op == OP_CHURN)
 		for (j = 0; j < n; j++)
-			bad += im == IMPL_CODA ? coda_conntab_insert(ct, &wl->stream[j], wl->want[j]) != 0
-					       : rte_hash_add_key_data(rh, &wl->stream[j],
-								       (void *)(uintptr_t)wl->want[j]) != 0;
+			bad += !table_insert(im, table, &wl->stream[j], wl->want[j]);
 	t0 = bench_now_ns();
 	switch (op) {
 	case OP_INSERT:
@@ -504,14 +528,10 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 					uint32_t v;
 
 					bad += coda_conntab_delete(ct, out, &v) != 0 || v != wl->want[j];
-					bad += coda_conntab_insert(ct, in, wl->want[j]) != 0;
 				} else {
-					int32_t pos = rte_hash_del_key(rh, out);
-
-					bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
-					bad += rte_hash_add_key_data(rh, in,
-								     (void *)(uintptr_t)wl->want[j]) != 0;
+					bad += !rte_delete(rh, out);
 				}
+				bad += !table_insert(im, table, in, wl->want[j]);
 			}
 		}
 		break;
@@ -541,11 +561,8 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 				       v != wl->want[j];
 			}
 		} else {
-			for (j = 0; j < n; j++) {
-				int32_t pos = rte_hash_del_key(rh, &wl->stream[j]);
-
-				bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
-			}
+			for (j = 0; j < n; j++)
+				bad += !rte_delete(rh, &wl->stream[j]);
 		}
 		break;
 	case OP_INSERT_AFTER_LOOKUP:
@@ -578,19 +595,11 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 				rc = rte_hash_lookup_bulk_data(rh, (const void **)kp, m, &mask,
 							       data);
 				bad += rc != (int)(ins ? 0 : m);
-				for (b = 0; b < m; b++) {
-					int32_t pos;
-
-					if (ins) {
-						bad += rte_hash_add_key_data(
-							       rh, kp[b],
-							       (void *)(uintptr_t)wl->want[j + b]) != 0;
-						continue;
-					}
-					pos = rte_hash_del_key(rh, kp[b]);
-					bad += pos < 0 ||
-					       rte_hash_free_key_with_position(rh, pos) != 0;
-				}
+				for (b = 0; b < m; b++)
+					bad += ins ? rte_hash_add_key_data(
+							     rh, kp[b],
+							     (void *)(uintptr_t)wl->want[j + b]) != 0
+						   : !rte_delete(rh, kp[b]);
 			}
 		}
 		break;
@@ -600,15 +609,8 @@ run_phase(enum impl im, enum op op, void *table, const struct workload *wl, unsi
 	t1 = bench_now_ns();
 	/* The last phase of a repeat empties the table again, untimed (keys 0 .. N-1). */
 	if (op == OP_BURST_MISS_CHURNED)
-		for (j = 0; j < n; j++) {
-			if (im == IMPL_CODA) {
-				bad += coda_conntab_delete(ct, &wl->keys[j], NULL) != 0;
-			} else {
-				int32_t pos = rte_hash_del_key(rh, &wl->keys[j]);
-
-				bad += pos < 0 || rte_hash_free_key_with_position(rh, pos) != 0;
-			}
-		}
+		for (j = 0; j < n; j++)
+			bad += !table_delete(im, table, &wl->keys[j]);
 	if (bad != 0)
 		return fail(impl_name[im], "%s, N=%u: %u keys went wrong", op_metric[op], n, bad);
 	if (((op == OP_BURST_HIT || op == OP_BURST_HIT_CHURNED) && hits != n) ||
@@ -1141,12 +1143,10 @@ base_expired(struct rte_timer *tim, void *arg)
 {
 	struct base_tw *e = arg;
 	struct coda_conntab_key k;
-	int32_t pos;
 
 	(void)tim;
 	tw_key(&k, base_ctx.seed, e->i);
-	pos = rte_hash_del_key(base_ctx.h, &k);
-	if (pos < 0 || rte_hash_free_key_with_position(base_ctx.h, pos) != 0)
+	if (!rte_delete(base_ctx.h, &k))
 		base_ctx.errors++;
 	base_ctx.fired++;
 }
